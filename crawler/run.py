@@ -1,0 +1,76 @@
+"""Run acewatch's spiders in this process: `python -m crawler.run < spec.json`.
+
+The monitor starts this as a child process for every crawl, because Scrapy's
+Twisted reactor cannot be restarted inside one process (a daemon runs many
+crawls). The spec on stdin carries the store URL, the run ids the monitor
+already recorded, and the site/crawl sections of acewatch's config.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import sys
+from typing import Any
+from urllib.parse import urlsplit
+
+from scrapy.crawler import CrawlerProcess
+from scrapy.settings import Settings
+
+from crawler.spiders.ace import AceSpider
+from crawler.spiders.coursera import CourseraSpider
+
+SPIDERS = {"ace": AceSpider, "coursera": CourseraSpider}
+
+
+def is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def scrapy_settings(spec: dict[str, Any]) -> Settings:
+    """Scrapy settings from the spec: crawler.settings plus the config's values."""
+    ace, coursera, crawl = spec["ace"], spec["coursera"], spec["crawl"]
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    hosts = [ace["base_url"], coursera["api_url"], coursera["site_url"]]
+    autothrottle = crawl["autothrottle"]
+    settings.setdict({
+        "ACEWATCH_DB": spec["db"],
+        "ACEWATCH_RUN_IDS": spec.get("run_ids", {}),
+        "ACEWATCH_PROGRESS": spec.get("progress", "auto"),
+        "ACE_BASE_URL": ace["base_url"],
+        "ACE_ORGANIZATIONS": list(ace["organizations"]),
+        "COURSERA_API_URL": coursera["api_url"],
+        "COURSERA_SITE_URL": coursera["site_url"],
+        "COURSERA_PAGE_SIZE": coursera["page_size"],
+        "USER_AGENT": crawl["user_agent"],
+        "CONCURRENT_REQUESTS": crawl["concurrent_requests"],
+        "DOWNLOAD_TIMEOUT": crawl["download_timeout"],
+        "RETRY_TIMES": crawl["retry_times"],
+        "AUTOTHROTTLE_ENABLED": (not all(map(is_loopback, hosts))) if autothrottle == "auto"
+        else autothrottle in ("on", "true", "yes"),
+        "LOG_LEVEL": spec.get("log_level", "WARNING"),
+    }, priority="cmdline")
+    return settings
+
+
+def crawl(spec: dict[str, Any]) -> None:
+    """Crawl the spec's sources at once, in one reactor, until all are done."""
+    process = CrawlerProcess(scrapy_settings(spec), install_root_handler=True)
+    for source in spec["sources"]:
+        process.crawl(SPIDERS[source])
+    process.start()
+
+
+def main() -> int:
+    spec = json.load(sys.stdin)
+    crawl(spec)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

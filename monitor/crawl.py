@@ -1,0 +1,64 @@
+"""Crawling from the monitor's side: begin runs, run the spiders in a child, settle the runs.
+
+The child may die (timeout, SIGKILL, crash); whatever it left `running` is
+marked failed here, so a dead crawl reads as a failed run, never as a catalog
+that lost every program.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import asdict
+
+from sqlalchemy import Engine
+
+from monitor.config import Config
+from store.runs import begin_run, fail_run, get_run
+
+log = logging.getLogger(__name__)
+SOURCES = ("ace", "coursera")
+
+
+def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str) -> dict:
+    return {"db": config.db, "run_ids": run_ids, "sources": list(sources), "progress": progress,
+            "ace": asdict(config.ace), "coursera": asdict(config.coursera), "crawl": asdict(config.crawl)}
+
+
+def base_url(config: Config, source: str) -> str:
+    return config.ace.base_url if source == "ace" else config.coursera.api_url
+
+
+def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOURCES,
+                  progress: str = "auto") -> dict[str, int]:
+    """Crawl `sources` in a child process; return the run id of each (finished or failed)."""
+    run_ids = {source: begin_run(engine, source, base_url(config, source)) for source in sources}
+    spec = crawl_spec(config, run_ids, sources, progress)
+    problem = _run_child(spec, config.crawl.timeout_seconds)
+    for source, run_id in run_ids.items():
+        if get_run(engine, run_id).outcome == "running":
+            fail_run(engine, run_id, problem or "crawler exited without storing its snapshot")
+    return run_ids
+
+
+def _run_child(spec: dict, timeout: int) -> str | None:
+    """Run crawler.run; return why it failed, or None."""
+    child = subprocess.Popen([sys.executable, "-m", "crawler.run"], stdin=subprocess.PIPE,
+                             start_new_session=True, text=True)
+    try:
+        child.communicate(json.dumps(spec), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        return f"crawl timed out after {timeout} s"
+    except BaseException:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+        raise
+    if child.returncode != 0:
+        return f"crawler process exited with status {child.returncode}"
+    return None

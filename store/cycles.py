@@ -1,0 +1,78 @@
+"""Monitor cycles: the matches and change events judged from a pair of snapshots."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+
+from store.models import ChangeEvent, Cycle, ProgramMatch
+from store.runs import utcnow
+
+
+def begin_cycle(engine: Engine, ace_run_id: int | None, coursera_run_id: int | None,
+                previous_cycle_id: int | None) -> int:
+    with engine.begin() as connection:
+        result = connection.execute(insert(Cycle).values(
+            started_at=utcnow(), ace_run_id=ace_run_id, coursera_run_id=coursera_run_id,
+            previous_cycle_id=previous_cycle_id, outcome="running"))
+        return int(result.inserted_primary_key[0])
+
+
+def finish_cycle(engine: Engine, cycle_id: int, matches: Sequence[dict[str, Any]],
+                 events: Sequence[dict[str, Any]]) -> None:
+    """Store a cycle's matches and events and mark it finished, all or nothing."""
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(delete(ProgramMatch).where(ProgramMatch.cycle_id == cycle_id))
+        if matches:
+            connection.execute(insert(ProgramMatch.__table__), [
+                {"cycle_id": cycle_id, "cid": None, "score": 0.0, "credits": None, "differences": [], **m}
+                for m in matches])
+        if events:
+            connection.execute(insert(ChangeEvent.__table__), [
+                {"cycle_id": cycle_id, "detected_at": now, "old": None, "new": None, "evidence_url": None,
+                 "from_run_id": None, "to_run_id": None, "subject": "", "details": {}, **e}
+                for e in events])
+        connection.execute(update(Cycle).where(Cycle.id == cycle_id).values(outcome="finished", finished_at=now))
+
+
+def fail_cycle(engine: Engine, cycle_id: int, reason: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(update(Cycle).where(Cycle.id == cycle_id).values(
+            outcome="failed", finished_at=utcnow()))
+
+
+def latest_cycle(engine: Engine, before_id: int | None = None) -> Cycle | None:
+    """The newest finished cycle (the baseline the next one diffs against)."""
+    query = select(Cycle).where(Cycle.outcome == "finished")
+    if before_id is not None:
+        query = query.where(Cycle.id < before_id)
+    with engine.connect() as connection:
+        row = connection.execute(query.order_by(Cycle.id.desc()).limit(1)).mappings().first()
+    return Cycle(**row) if row else None
+
+
+def cycle_matches(engine: Engine, cycle_id: int) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(ProgramMatch.__table__).where(ProgramMatch.cycle_id == cycle_id)
+                                  .order_by(ProgramMatch.program_id)).mappings()
+        return [dict(row) for row in rows]
+
+
+def cycle_events(engine: Engine, cycle_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+    """Events of one cycle, or the newest events of all cycles."""
+    query = select(ChangeEvent.__table__)
+    if cycle_id is not None:
+        query = query.where(ChangeEvent.cycle_id == cycle_id)
+    query = query.order_by(ChangeEvent.id.desc())
+    if limit is not None:
+        query = query.limit(limit)
+    with engine.connect() as connection:
+        return [dict(row) for row in reversed(connection.execute(query).mappings().all())]
+
+
+def event_count(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(ChangeEvent)).scalar_one())

@@ -1,0 +1,60 @@
+"""Shared fixtures: a fresh store on SQLite and on the PostgreSQL server, and the fixture site."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+PG_ADMIN_URL = os.environ.get("ACEWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> bool:
+    try:
+        import psycopg
+
+        with psycopg.connect(PG_ADMIN_URL.replace("postgresql://", "postgresql://", 1), connect_timeout=3):
+            return True
+    except Exception:
+        return False
+
+
+@pytest.fixture(scope="session")
+def pg_admin():
+    """The PostgreSQL server the brief provides; its absence is a failure, not a skip."""
+    if not _pg_available():
+        pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}; the store tests need it")
+    return PG_ADMIN_URL
+
+
+def _fresh_pg_database(admin_url: str) -> tuple[str, str]:
+    import psycopg
+
+    name = f"acewatch_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
+
+
+def _drop_pg_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path):
+    """A new, empty store URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'acewatch.db'}"
+        return
+    admin = request.getfixturevalue("pg_admin")
+    url, name = _fresh_pg_database(admin)
+    try:
+        yield url
+    finally:
+        from sqlalchemy import create_engine  # noqa: F401  (engines are disposed by the tests)
+
+        _drop_pg_database(admin, name)

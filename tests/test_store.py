@@ -1,0 +1,85 @@
+"""The store on SQLite and PostgreSQL: migrations, whole snapshots, SQL diffs, clear errors."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from store.database import StoreError, mask_url, open_engine, schema_tables
+from store.runs import (begin_run, fail_run, latest_healthy_run, load_snapshot, save_snapshot, set_health,
+                        snapshot_changes)
+
+
+def exhibit(cid: str, title: str, hours: int = 3) -> dict:
+    return {"cid": cid, "ace_id": f"GOOG-{cid[-4:]}", "organization": "Google", "title": title,
+            "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?org=Google&cid={cid}",
+            "periods": [{"start": "2024-10-01", "end": "2034-09-30",
+                         "credits": [{"level": "Lower-Division Baccalaureate/Associate Degree",
+                                      "hours": hours, "subject": "data analytics"}]}]}
+
+
+def test_migrations_create_every_table(db_url):
+    engine = open_engine(db_url)
+    assert {"crawl_run", "ace_exhibit", "coursera_program", "cycle", "program_match", "change_event",
+            "delivery", "run_lock", "alembic_version"} <= schema_tables(engine)
+    open_engine(db_url)  # a second open is a no-op upgrade
+
+
+def test_snapshot_written_whole_and_diffed_in_sql(db_url):
+    engine = open_engine(db_url)
+    first = begin_run(engine, "ace")
+    save_snapshot(engine, first, [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0002", "Google IT Support"),
+                                  exhibit("a-0003", "Google UX Design")], {"pages": 4})
+    set_health(engine, first, True, [])
+    second = begin_run(engine, "ace")
+    save_snapshot(engine, second, [exhibit("a-0001", "Google Data Analytics"),
+                                   exhibit("a-0002", "Google IT Support", hours=4),
+                                   exhibit("a-0004", "Google Cybersecurity")], {"pages": 4})
+    assert snapshot_changes(engine, "ace", first, second) == {
+        "added": ["a-0004"], "removed": ["a-0003"], "changed": ["a-0002"]}
+    rows = load_snapshot(engine, "ace", second, ["a-0002"])
+    assert rows[0]["periods"][0]["credits"][0]["hours"] == 4
+    assert latest_healthy_run(engine, "ace").id == first  # the second is not judged healthy yet
+
+
+def test_failed_write_leaves_no_partial_snapshot(db_url):
+    engine = open_engine(db_url)
+    run = begin_run(engine, "ace")
+    records = [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0001", "duplicate key breaks the batch")]
+    with pytest.raises(Exception):
+        save_snapshot(engine, run, records, {})
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from ace_exhibit")).scalar_one() == 0
+        assert connection.execute(text("select outcome from crawl_run")).scalar_one() == "running"
+    fail_run(engine, run, "crashed")
+    assert latest_healthy_run(engine, "ace") is None
+
+
+def test_unknown_source_is_refused(db_url):
+    engine = open_engine(db_url)
+    with pytest.raises(ValueError, match="unknown source"):
+        begin_run(engine, "credly-typo")
+
+
+def test_newer_schema_is_refused_clearly(db_url):
+    engine = open_engine(db_url)
+    with engine.begin() as connection:
+        connection.execute(text("update alembic_version set version_num = '9999'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer than this acewatch knows"):
+        open_engine(db_url)
+
+
+@pytest.mark.parametrize("url, message", [
+    ("not a url", "not a database URL"),
+    ("mysqlx://u@h/db", "unsupported database URL"),
+    ("postgresql://postgres:s3cret@127.0.0.1:1/none", "cannot open database"),
+])
+def test_bad_database_urls_get_clear_errors_without_secrets(url, message):
+    with pytest.raises(StoreError, match=message) as error:
+        open_engine(url)
+    assert "s3cret" not in str(error.value)
+
+
+def test_mask_url_hides_password():
+    assert "hunter2" not in mask_url("postgresql://me:hunter2@db.example/acewatch")
