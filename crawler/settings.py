@@ -47,6 +47,7 @@ ACEWATCH_RUN_IDS = {}         # {"ace": run_id, ...}: runs begun by the monitor
 ACEWATCH_PROGRESS = "auto"    # "auto" (a bar on a terminal), "bar", "log", "off"
 ACE_BASE_URL = "https://www.acenet.edu"
 ACE_ORGANIZATIONS = []        # organization GUIDs (Organization.aspx?oid=...)
+ACE_KNOWN_EXHIBITS = []       # exhibit URLs of the last healthy snapshot, re-checked if unlisted
 COURSERA_API_URL = "https://api.coursera.org/api/"
 COURSERA_SITE_URL = "https://www.coursera.org"
 COURSERA_PAGE_SIZE = 100

@@ -14,18 +14,21 @@ import signal
 import subprocess
 import sys
 from dataclasses import asdict
+from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
 from monitor.config import Config
-from store.runs import begin_run, fail_run, get_run
+from store.runs import begin_run, fail_run, get_run, latest_healthy_run, load_snapshot
 
 log = logging.getLogger(__name__)
 SOURCES = ("ace", "coursera")
 
 
-def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str) -> dict:
+def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str,
+               known_exhibits: list[str]) -> dict:
     return {"db": config.db, "run_ids": run_ids, "sources": list(sources), "progress": progress,
+            "known_exhibits": known_exhibits,
             "ace": asdict(config.ace), "coursera": asdict(config.coursera), "crawl": asdict(config.crawl)}
 
 
@@ -37,12 +40,20 @@ def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOU
                   progress: str = "auto") -> dict[str, int]:
     """Crawl `sources` in a child process; return the run id of each (finished or failed)."""
     run_ids = {source: begin_run(engine, source, base_url(config, source)) for source in sources}
-    spec = crawl_spec(config, run_ids, sources, progress)
+    spec = crawl_spec(config, run_ids, sources, progress, known_exhibit_urls(engine, config.ace.base_url))
     problem = _run_child(spec, config.crawl.timeout_seconds)
     for source, run_id in run_ids.items():
         if get_run(engine, run_id).outcome == "running":
             fail_run(engine, run_id, problem or "crawler exited without storing its snapshot")
     return run_ids
+
+
+def known_exhibit_urls(engine: Engine, base_url: str) -> list[str]:
+    """Exhibits of the last healthy ACE snapshot on this site: the spider re-checks any no listing links."""
+    run = latest_healthy_run(engine, "ace")
+    site = urlsplit(base_url)[:2]
+    return [record["url"] for record in load_snapshot(engine, "ace", run.id)
+            if urlsplit(record["url"])[:2] == site] if run else []
 
 
 def _run_child(spec: dict, timeout: int) -> str | None:

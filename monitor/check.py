@@ -1,0 +1,140 @@
+"""`acewatch check`: is exactly this name ACE-recommended today, and on what evidence?
+
+Kept light on purpose (stdlib, rapidfuzz and the store's plain-SQL reader):
+this is the path a student runs before enrolling and it must answer at once.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+from monitor.names import Candidate, best_candidates
+from monitor.status import ACTIVE, UNKNOWN, exhibit_status
+from store.reader import StoreReader
+
+MAX_NAME_LENGTH = 300
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
+PROGRAM_PATH = re.compile(r"^/(?:professional-certificates|specializations)/([A-Za-z0-9-]+)/?$")
+
+# Exit codes, documented in the README.
+EXIT_RECOMMENDED = 0       # exact/equivalent name, period active today
+EXIT_NEAR = 1              # not this name; a close ACE name exists (see differences)
+EXIT_USAGE = 2             # bad input
+EXIT_NONE = 3              # no ACE name close to this one
+EXIT_NOT_ACTIVE = 4        # the exact name, but its period has ended or not begun
+EXIT_NO_EVIDENCE = 5       # no healthy crawl yet, or the exhibit could not be read
+EXIT_STORE = 6             # the store cannot be opened or read
+
+
+class CheckInputError(ValueError):
+    """The name cannot be checked as given; the message says why."""
+
+
+@dataclass(frozen=True)
+class Query:
+    text: str        # what the user typed
+    kind: str        # name | url | slug
+    name: str        # the name that is compared with ACE names
+    org: str | None  # the Coursera partner, when the catalog told us
+
+
+def validate_input(text: str) -> str:
+    """Refuse what cannot be a program name, with a one-line reason."""
+    stripped = text.strip()
+    if not stripped:
+        raise CheckInputError("the name is empty; give a certificate name, a Coursera URL or a slug")
+    if len(stripped) > MAX_NAME_LENGTH:
+        raise CheckInputError(f"the name is {len(stripped):,} characters long; program names are under "
+                              f"{MAX_NAME_LENGTH}")
+    bad = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) in ("Cc", "Cf")
+                  and c not in "\u00ad\u200b\u200c\u200d\ufeff"})
+    if bad:
+        raise CheckInputError(f"the name contains control or direction-override characters ({', '.join(bad[:5])})")
+    return stripped
+
+
+def resolve(text: str, reader: StoreReader, coursera_run_id: int | None, site_hosts: tuple[str, ...]) -> Query:
+    """A name as typed, or a Coursera URL/slug looked up in the stored catalog."""
+    text = validate_input(text)
+    parts = urlsplit(text)
+    if parts.scheme in ("http", "https"):
+        match = PROGRAM_PATH.match(parts.path)
+        if not match or (parts.hostname or "") not in site_hosts:
+            raise CheckInputError(f"not a Coursera program URL: {text} (expected https://www.coursera.org/"
+                                  "professional-certificates/<slug> or /specializations/<slug>)")
+        return _from_catalog(text, "url", match.group(1), reader, coursera_run_id)
+    if SLUG.match(text) and coursera_run_id is not None and reader.program(coursera_run_id, text):
+        return _from_catalog(text, "slug", text, reader, coursera_run_id)
+    return Query(text, "name", text, None)
+
+
+def _from_catalog(text: str, kind: str, slug: str, reader: StoreReader, run_id: int | None) -> Query:
+    program = reader.program(run_id, slug) if run_id is not None else None
+    if program is None:
+        raise CheckInputError(f"no Coursera program with slug {slug!r} in the stored catalog")
+    return Query(text, kind, program["title"], program["partner"] or None)
+
+
+def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.coursera.org", "coursera.org"),
+          today: date | None = None, max_age_days: int = 8, limit: int = 5) -> dict[str, Any]:
+    """The full answer as a JSON-able dict (schema in the README), with its exit code."""
+    snapshot = reader.latest_snapshot()
+    if snapshot is None:
+        raise CheckInputError("no ACE evidence in this store yet: run `acewatch run` (or `acewatch demo`) first")
+    query = resolve(text, reader, snapshot.coursera_run_id, site_hosts)
+    today = today or datetime.now(timezone.utc).date()
+    names = [Candidate(key=cid, name=title, org=org) for cid, title, org in reader.exhibit_names(snapshot.ace_run_id)]
+    scored = best_candidates(query.name, names, limit=limit, query_org=query.org)
+    exhibits = reader.exhibits(snapshot.ace_run_id, [s.candidate.key for s in scored])
+    candidates = [_candidate(s, exhibits[s.candidate.key], today) for s in scored]
+    best = candidates[0] if candidates else None
+    verdict = best["verdict"] if best else "none"
+    match = best if best and verdict in ("exact", "equivalent") else None
+    if match:
+        match["first_seen"] = _iso(reader.first_seen(match["cid"]))
+    answer = {
+        "query": query.text, "input": query.kind, "name": query.name, "organization": query.org,
+        "verdict": verdict, "recommended": bool(match and match["status"] == ACTIVE),
+        "match": match, "candidates": candidates,
+        "as_of": _iso(snapshot.ace_crawled_at), "catalog_as_of": _iso(snapshot.coursera_crawled_at),
+        "warnings": _warnings(snapshot.ace_crawled_at, max_age_days),
+    }
+    answer["exit_code"] = exit_code(answer)
+    return answer
+
+
+def _candidate(scored, exhibit: dict[str, Any], today: date) -> dict[str, Any]:
+    comparison = scored.comparison.to_dict()
+    period = exhibit_status(exhibit["periods"], exhibit["parse_status"], today)
+    return {"title": exhibit["title"], "ace_id": exhibit["ace_id"], "cid": exhibit["cid"],
+            "organization": exhibit["organization"], "url": exhibit["url"], **comparison,
+            "status": period.status, "credits": period.credits, "period": period.period,
+            "periods": exhibit["periods"]}
+
+
+def _warnings(crawled_at: datetime | None, max_age_days: int) -> list[str]:
+    if crawled_at is None:
+        return ["the ACE evidence has no crawl time"]
+    age = datetime.now(timezone.utc) - crawled_at
+    if age.days > max_age_days:
+        return [f"the newest healthy ACE crawl is {age.days} days old (limit {max_age_days}); "
+                "run `acewatch run` for fresh evidence"]
+    return []
+
+
+def exit_code(answer: dict[str, Any]) -> int:
+    match = answer["match"]
+    if match is not None:
+        if match["status"] == ACTIVE:
+            return EXIT_RECOMMENDED
+        return EXIT_NO_EVIDENCE if match["status"] == UNKNOWN else EXIT_NOT_ACTIVE
+    return EXIT_NEAR if answer["verdict"] == "near" else EXIT_NONE
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat(timespec="seconds") if moment else None

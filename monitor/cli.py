@@ -1,0 +1,185 @@
+"""The `acewatch` command line: a thin shell over functions a Python user could call.
+
+Imports stay lazy inside each command: `acewatch check` must start in well
+under a second, so it never loads Scrapy, SQLAlchemy or SQLModel.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from typing import Any, Optional
+
+import typer
+
+from monitor.config import Config, ConfigError, load_config
+
+app = typer.Typer(
+    help="Track which Coursera certificates carry an ACE college-credit recommendation, word for word, "
+         "and report what changed. Evidence comes from acewatch's own crawls of the ACE National Guide "
+         "and the Coursera catalog.",
+    no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+
+EXIT_ERROR = 6
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    """One clear line on stderr and a documented exit code; never a traceback."""
+    from monitor.text import for_terminal
+
+    typer.echo(f"acewatch: error: {for_terminal(message)}", err=True)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def main_options(
+    ctx: typer.Context,
+    db: Optional[str] = typer.Option(None, "--db", envvar="ACEWATCH_DB", show_envvar=True,
+                                     help="SQLAlchemy URL of the store (default: SQLite at "
+                                          "~/.local/share/acewatch/acewatch.db)."),
+    config_path: Optional[str] = typer.Option(None, "--config", envvar="ACEWATCH_CONFIG", show_envvar=True,
+                                              help="TOML config file (default: ~/.config/acewatch/config.toml)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
+) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        ctx.obj = load_config(config_path, db=db)
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+def open_store(config: Config):
+    from store.database import StoreError, open_engine
+
+    try:
+        return open_engine(config.db)
+    except StoreError as exc:
+        fail(str(exc))
+
+
+def print_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+
+
+@app.command()
+def run(ctx: typer.Context,
+        progress: str = typer.Option("auto", help="auto (a bar on a terminal, log lines otherwise), bar, log, off."),
+        as_json: bool = typer.Option(False, "--json", help="Print the cycle's runs and events as JSON.")) -> None:
+    """Crawl ACE and Coursera, match names, diff against the last run and print the digest.
+
+    Exit status: 0 when both crawls were healthy, 3 when a source was unhealthy
+    (its changes are held back until a healthy run), 6 on a store/config error.
+    """
+    from monitor.cycle import run_cycle
+
+    config: Config = ctx.obj
+    report = run_cycle(config, open_store(config), progress=progress)
+    show_report(report, as_json)
+    raise typer.Exit(0 if report.healthy else 3)
+
+
+def show_report(report, as_json: bool) -> None:
+    from monitor.render import report_dict, show_cycle
+
+    if as_json:
+        print_json(report_dict(report))
+    else:
+        show_cycle(report)
+
+
+@app.command()
+def check(ctx: typer.Context,
+          name: str = typer.Argument(..., help="Exact certificate name as Coursera shows it, a Coursera "
+                                              "program URL, or its slug."),
+          as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (schema in the README)."),
+          limit: int = typer.Option(5, min=1, max=50, help="How many nearest ACE names to list.")) -> None:
+    """Is exactly this name ACE-recommended today? Credits, period, and the nearest ACE names.
+
+    Exit status: 0 recommended (exact or typographically equivalent name, period
+    active); 1 near (a close ACE name differs by the words shown); 2 bad input;
+    3 no close ACE name; 4 exact name but period not active; 5 no evidence;
+    6 store or config error.
+    """
+    from monitor.check import EXIT_STORE, EXIT_USAGE, CheckInputError, check as answer_check
+    from store.reader import ReaderError, StoreReader
+
+    config: Config = ctx.obj
+    try:
+        reader = StoreReader(config.db)
+        hosts = _site_hosts(config)
+        answer = answer_check(name, reader, site_hosts=hosts, max_age_days=config.check.max_age_days, limit=limit)
+    except CheckInputError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except ReaderError as exc:
+        fail(str(exc), EXIT_STORE)
+    if as_json:
+        print_json(answer)
+    else:
+        from monitor.render import show_check
+
+        show_check(answer)
+    raise typer.Exit(answer["exit_code"])
+
+
+def _site_hosts(config: Config) -> tuple[str, ...]:
+    from urllib.parse import urlsplit
+
+    host = urlsplit(config.coursera.site_url).hostname or "www.coursera.org"
+    return tuple({host, host.removeprefix("www."), "www.coursera.org", "coursera.org"})
+
+
+@app.command()
+def changes(ctx: typer.Context,
+            cycle: Optional[int] = typer.Option(None, help="Show this cycle instead of the newest."),
+            as_json: bool = typer.Option(False, "--json", help="Print the events as JSON (schema in the README).")
+            ) -> None:
+    """Show what the newest monitor cycle found changed (or a given cycle's changes)."""
+    from monitor.render import events_dict, show_events
+    from store.cycles import cycle_events, latest_cycle
+
+    engine = open_store(ctx.obj)
+    chosen = cycle if cycle is not None else getattr(latest_cycle(engine), "id", None)
+    if chosen is None:
+        fail("no monitor cycle in this store yet: run `acewatch run` (or `acewatch demo`) first", 5)
+    events = cycle_events(engine, chosen)
+    if as_json:
+        print_json(events_dict(chosen, events))
+    else:
+        show_events(chosen, events)
+
+
+@app.command()
+def demo(ctx: typer.Context,
+         progress: str = typer.Option("auto", help="auto, bar, log or off."),
+         as_json: bool = typer.Option(False, "--json", help="Print day 2's cycle as JSON.")) -> None:
+    """Run the whole pipeline offline: serve the bundled fixture site's day 1, run, serve day 2, run.
+
+    The runs go to the store that --db names (or the default), so `check` and
+    `changes` work on the demo data afterwards.
+    """
+    from fixtures.server import FixtureSite
+    from monitor.cycle import run_cycle
+    from monitor.render import console
+
+    config: Config = ctx.obj
+    engine = open_store(config)
+    with FixtureSite(day="day1") as site:
+        demo_config = config.with_sites(site.urls, site.ace_organization_ids)
+        for day in ("day1", "day2"):
+            site.set_day(day)
+            if not as_json:
+                console().rule(f"[bold]Fixture site, {day}")
+            report = run_cycle(demo_config, engine, progress=progress)
+    show_report(report, as_json)
+    if not as_json:
+        console().print("\nTry: acewatch check \"Meta Front-End Developer\"   or   acewatch changes --json")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

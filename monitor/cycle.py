@@ -1,0 +1,119 @@
+"""One monitor cycle: crawl, judge health, match names, diff against the last cycle, store.
+
+This is `acewatch run` without the printing: the scheduler, `demo` and the
+tests call the same function.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+
+from monitor.config import Config
+from monitor.crawl import SOURCES, crawl_sources
+from monitor.diff import RECOMMENDED, ace_events, coursera_events, event, match_events
+from monitor.health import judge
+from monitor.matching import Candidate, match_catalog
+from monitor.status import ACTIVE, UNKNOWN, exhibit_status
+from store.cycles import begin_cycle, cycle_matches, finish_cycle, latest_cycle
+from store.runs import get_run, latest_healthy_run, load_snapshot, recent_runs, set_health
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    cycle_id: int | None
+    runs: dict[str, Any] = field(default_factory=dict)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    matches: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def healthy(self) -> bool:
+        return all(run.healthy for run in self.runs.values())
+
+
+def run_cycle(config: Config, engine: Engine, progress: str = "auto") -> CycleReport:
+    run_ids = crawl_sources(config, engine, SOURCES, progress)
+    return conclude_cycle(config, engine, run_ids)
+
+
+def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> CycleReport:
+    """Judge the new runs, then match and diff the newest healthy snapshots."""
+    events = [e for source, run_id in run_ids.items() for e in judge_run(config, engine, source, run_id)]
+    previous = latest_cycle(engine)
+    ace_run, coursera_run = latest_healthy_run(engine, "ace"), latest_healthy_run(engine, "coursera")
+    cycle_id = begin_cycle(engine, ace_run and ace_run.id, coursera_run and coursera_run.id,
+                           previous and previous.id)
+    exhibits = load_snapshot(engine, "ace", ace_run.id) if ace_run else []
+    programs = load_snapshot(engine, "coursera", coursera_run.id) if coursera_run else []
+    matches = compute_matches(programs, exhibits, ace_run) if ace_run and coursera_run else []
+    if previous is not None:
+        events += _diff_events(engine, previous, ace_run, coursera_run, matches, programs, exhibits)
+    finish_cycle(engine, cycle_id, matches, events)
+    runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
+    return CycleReport(cycle_id, runs, events, matches)
+
+
+def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[dict[str, Any]]:
+    """Apply the health gate; return a source_unhealthy/source_recovered event on a transition."""
+    run = get_run(engine, run_id)
+    history = recent_runs(engine, source, limit=config.health.median_of_last, healthy=True, before_id=run_id)
+    checks = judge(run, history, config.health)
+    healthy = all(check.ok for check in checks)
+    set_health(engine, run_id, healthy, [check.to_dict() for check in checks])
+    earlier = [r for r in recent_runs(engine, source, limit=1, before_id=run_id)]
+    was_healthy = bool(earlier and earlier[0].healthy)
+    problems = "; ".join(check.message for check in checks if not check.ok)
+    if not healthy:
+        log.warning("source=%s run=%s unhealthy: %s", source, run_id, problems)
+    if not healthy and (was_healthy or not earlier):
+        return [event("source_unhealthy", source, source, f"{source} crawl", new=problems,
+                      url=run.base_url, runs=(earlier[0].id if earlier else None, run_id))]
+    if healthy and earlier and not was_healthy:
+        return [event("source_recovered", source, source, f"{source} crawl", new="healthy",
+                      url=run.base_url, runs=(earlier[0].id, run_id))]
+    return []
+
+
+def compute_matches(programs: list[dict], exhibits: list[dict], ace_run) -> list[dict[str, Any]]:
+    """Each Coursera program's best ACE exhibit, and whether that makes it recommended today."""
+    today = ace_run.started_at.date()
+    by_cid = {e["cid"]: e for e in exhibits}
+    results = match_catalog(
+        [Candidate(key=p["program_id"], name=p["title"], org=p["partner"]) for p in programs],
+        [Candidate(key=e["cid"], name=e["title"], org=e["organization"]) for e in exhibits if e["title"]])
+    matches = []
+    for program, result in zip(programs, results):
+        cid = result.exhibit.key if result.exhibit else None
+        exhibit = by_cid.get(cid) if cid else None
+        period = exhibit_status(exhibit["periods"], exhibit["parse_status"], today) if exhibit else None
+        differences = result.comparison.differences if result.comparison else ()
+        matches.append({"program_id": program["program_id"], "cid": cid, "verdict": result.verdict,
+                        "score": float(result.score), "differences": [str(d) for d in differences],
+                        "status": _program_status(program, result.verdict, period),
+                        "credits": period.credits if period and period.status == ACTIVE else None})
+    return matches
+
+
+def _program_status(program: dict, verdict: str, period) -> str:
+    if program["parse_status"] != "ok" or (verdict in RECOMMENDED and period.status == UNKNOWN):
+        return UNKNOWN
+    return "recommended" if verdict in RECOMMENDED and period.status == ACTIVE else "not_recommended"
+
+
+def _diff_events(engine, previous, ace_run, coursera_run, matches, programs, exhibits) -> list[dict]:
+    events: list[dict] = []
+    if ace_run and previous.ace_run_id and previous.ace_run_id != ace_run.id:
+        events += ace_events(engine, get_run(engine, previous.ace_run_id), ace_run)
+    if coursera_run and previous.coursera_run_id and previous.coursera_run_id != coursera_run.id:
+        events += coursera_events(engine, get_run(engine, previous.coursera_run_id), coursera_run)
+    if matches and (previous.ace_run_id, previous.coursera_run_id) != (ace_run.id, coursera_run.id):
+        old = {m["program_id"]: m for m in cycle_matches(engine, previous.id)}
+        new = {m["program_id"]: m for m in matches}
+        events += match_events(old, new, {p["program_id"]: p for p in programs},
+                               {e["cid"]: e for e in exhibits}, (previous.coursera_run_id, coursera_run.id))
+    return events

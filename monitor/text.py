@@ -1,0 +1,30 @@
+"""Making scraped text safe to show: terminals, HTML, feeds.
+
+Everything acewatch scraped is untrusted. A title could carry terminal escape
+sequences (to rewrite a screen) or markup (to inject into a feed); these
+helpers are the one place such text is neutralised before output.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+_ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def for_terminal(text: object) -> str:
+    """Plain text with escape sequences and control/bidi-override characters removed."""
+    return _CONTROLS.sub("", _ESCAPES.sub("", "" if text is None else str(text)))
+
+
+def for_rich(text: object) -> str:
+    """Terminal-safe text that Rich prints literally (no [markup] from a scraped title)."""
+    from rich.markup import escape
+
+    return escape(for_terminal(text))
+
+
+def for_html(text: object) -> str:
+    return html.escape(for_terminal(text), quote=True)

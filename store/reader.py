@@ -1,0 +1,134 @@
+"""A read-only view of the store for `acewatch check`, without SQLAlchemy.
+
+`check` must answer in a fraction of a second; importing SQLAlchemy alone
+costs ~0.6 s here. So this module speaks to SQLite through the stdlib and to
+PostgreSQL through psycopg directly, with a handful of plain SQL queries
+against the tables Alembic created.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+
+class ReaderError(Exception):
+    """The store cannot be read; the message never holds a password."""
+
+
+def _safe(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@", 1)
+    return url
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+    parsed = datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+@dataclass
+class Snapshot:
+    """The snapshot pair of the newest finished cycle: what `check` answers from."""
+
+    cycle_id: int
+    ace_run_id: int | None
+    coursera_run_id: int | None
+    ace_crawled_at: datetime | None
+    coursera_crawled_at: datetime | None
+
+
+class StoreReader:
+    def __init__(self, url: str):
+        self.url = url
+        scheme = urlsplit(url).scheme.split("+")[0]
+        try:
+            if scheme == "sqlite":
+                self._open_sqlite(url)
+            elif scheme in ("postgresql", "postgres"):
+                self._open_postgres(url)
+            else:
+                raise ReaderError(f"unsupported database URL {_safe(url)} (use sqlite:/// or postgresql://)")
+        except (sqlite3.Error, OSError) as exc:
+            raise ReaderError(f"cannot open database {_safe(url)}: {exc}") from None
+
+    def _open_sqlite(self, url: str) -> None:
+        path = unquote(url.split(":///", 1)[1]) if ":///" in url else ""
+        if not path or not Path(path).expanduser().exists():
+            raise ReaderError(f"no acewatch database at {path or url}: run `acewatch run` (or `acewatch demo`) first")
+        self.connection = sqlite3.connect(f"file:{Path(path).expanduser()}?mode=ro", uri=True)
+        self.marker = "?"
+
+    def _open_postgres(self, url: str) -> None:
+        import psycopg
+
+        try:
+            self.connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=10)
+        except psycopg.Error as exc:
+            raise ReaderError(f"cannot open database {_safe(url)}: {str(exc).strip().splitlines()[0]}") from None
+        self.marker = "%s"
+
+    def query(self, sql: str, params: tuple = ()) -> list[tuple]:
+        try:
+            cursor = self.connection.cursor()
+            cursor.execute(sql.replace("?", self.marker), params)
+            return cursor.fetchall()
+        except Exception as exc:  # sqlite3 and psycopg raise unrelated classes
+            if "no such table" in str(exc) or "does not exist" in str(exc):
+                raise ReaderError(f"{_safe(self.url)} is not an acewatch database yet: run `acewatch run` first") from None
+            raise ReaderError(f"cannot read {_safe(self.url)}: {str(exc).splitlines()[0]}") from None
+
+    def latest_snapshot(self) -> Snapshot | None:
+        rows = self.query(
+            "SELECT c.id, c.ace_run_id, c.coursera_run_id, a.started_at, p.started_at FROM cycle c "
+            "LEFT JOIN crawl_run a ON a.id = c.ace_run_id LEFT JOIN crawl_run p ON p.id = c.coursera_run_id "
+            "WHERE c.outcome = 'finished' AND c.ace_run_id IS NOT NULL ORDER BY c.id DESC LIMIT 1")
+        if not rows:
+            return None
+        cycle_id, ace_run, coursera_run, ace_at, coursera_at = rows[0]
+        return Snapshot(cycle_id, ace_run, coursera_run, _parse_time(ace_at), _parse_time(coursera_at))
+
+    def exhibit_names(self, run_id: int) -> list[tuple[str, str, str]]:
+        """(cid, title, organization) of every exhibit in a run: the candidates for a name."""
+        return self.query("SELECT cid, title, organization FROM ace_exhibit WHERE run_id = ? AND title <> ''",
+                          (run_id,))
+
+    def exhibits(self, run_id: int, cids: list[str]) -> dict[str, dict[str, Any]]:
+        if not cids:
+            return {}
+        marks = ",".join("?" * len(cids))
+        rows = self.query(
+            f"SELECT cid, ace_id, organization, title, url, periods, parse_status FROM ace_exhibit "
+            f"WHERE run_id = ? AND cid IN ({marks})", (run_id, *cids))
+        keys = ("cid", "ace_id", "organization", "title", "url", "periods", "parse_status")
+        found = {row[0]: dict(zip(keys, row)) for row in rows}
+        for record in found.values():
+            record["periods"] = _json(record["periods"])
+        return found
+
+    def first_seen(self, cid: str) -> datetime | None:
+        """When acewatch first saw this exhibit in a finished ACE crawl: the "since" of an answer."""
+        rows = self.query("SELECT MIN(r.started_at) FROM ace_exhibit e JOIN crawl_run r ON r.id = e.run_id "
+                          "WHERE e.cid = ? AND r.outcome = 'finished'", (cid,))
+        return _parse_time(rows[0][0]) if rows and rows[0][0] else None
+
+    def program(self, run_id: int, slug: str) -> dict[str, Any] | None:
+        rows = self.query("SELECT program_id, slug, title, partner, url, variant FROM coursera_program "
+                          "WHERE run_id = ? AND slug = ?", (run_id, slug))
+        keys = ("program_id", "slug", "title", "partner", "url", "variant")
+        return dict(zip(keys, rows[0])) if rows else None
+
+    def close(self) -> None:
+        self.connection.close()
