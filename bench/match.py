@@ -351,6 +351,16 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {size:,} | {n_orgs} | {secs:.2f} s | {q['top1']:.3f} | {q['verdict_ok']:.3f} | "
               f"{q['wrong_exact']} | {q['missed_exact']} | {q['none_share']:.2f} | {naive} | {ntop} | {speed} |")
     print(f"\ntop-1 + verdict by hazard (largest size): {detail}")
+    print(
+        "\ncolumns: top-1 = the intended exhibit ranked first, over titles WITH a counterpart; "
+        "top-1 + verdict = also the expected verdict;\n"
+        "wrong exact/equiv = exact/equivalent with any other exhibit (must be 0); "
+        "missed exact = an exact title not reported exact (must be 0);\n"
+        "no-counterpart -> none = share of titles without counterpart whose best is 'none' (the rest are 'near');\n"
+        f"naive = thefuzz process.extractOne (default WRatio + processor) per title on {NAIVE_SAMPLE} sampled "
+        "titles, extrapolated to all; its top-1 counts the same text at any organization as correct;\n"
+        "match_catalog = median of repeated runs in this process, numpy import excluded after the first run."
+    )
     bench_check_startup()
 
 

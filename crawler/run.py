@@ -61,7 +61,7 @@ def scrapy_settings(spec: dict[str, Any]) -> Settings:
 
 def crawl(spec: dict[str, Any]) -> None:
     """Crawl the spec's sources at once, in one reactor, until all are done."""
-    process = CrawlerProcess(scrapy_settings(spec), install_root_handler=True)
+    process = CrawlerProcess(scrapy_settings(spec))
     for source in spec["sources"]:
         process.crawl(SPIDERS[source])
     process.start()

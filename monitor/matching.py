@@ -49,7 +49,7 @@ from monitor.names import (
     rank_key,
 )
 
-__all__ = ["CatalogMatch", "match_catalog", "SHORTLIST_PER_PROGRAM"]
+__all__ = ["Candidate", "CatalogMatch", "match_catalog", "SHORTLIST_PER_PROGRAM"]  # Candidate re-exported
 
 #: Exhibits per program taken from the cdist scores for rescoring.
 SHORTLIST_PER_PROGRAM = 6

@@ -94,8 +94,11 @@ RULES: tuple[str, ...] = ("unicode", "case", "whitespace", "quotes", "dashes", "
 VERDICTS: tuple[str, ...] = ("exact", "equivalent", "near", "none")
 _VERDICT_RANK = {v: i for i, v in enumerate(VERDICTS)}
 
+#: ``near`` always allows this many word edits (when the names share a word).
 NEAR_MIN_WORD_EDITS = 1
+#: ...and up to this fraction of the longer name's words, rounded half up.
 NEAR_MAX_EDIT_FRACTION = 0.4
+#: ...or any pair whose ``score`` reaches this (WRatio caps substrings at 90).
 NEAR_MIN_SCORE = 91.0
 
 #: How many fuzzy candidates ``best_candidates`` rescores with ``compare``.

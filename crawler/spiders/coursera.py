@@ -58,24 +58,31 @@ class CourseraSpider(scrapy.Spider):
         if not unknown:
             yield from self.program_requests(elements)
             return
-        for n in range(0, len(unknown), PARTNER_BATCH):
-            batch = unknown[n:n + PARTNER_BATCH]
-            last = n + PARTNER_BATCH >= len(unknown)
+        batches = [unknown[n:n + PARTNER_BATCH] for n in range(0, len(unknown), PARTNER_BATCH)]
+        # The page's programs wait for every batch, whatever order the answers come in.
+        waiting = {"batches": len(batches), "elements": elements}
+        for batch in batches:
             yield scrapy.Request(f"{self.api_url}partners.v1?ids={','.join(batch)}&fields=name,shortName",
                                  callback=self.parse_partners, errback=self.partners_failed, dont_filter=True,
-                                 cb_kwargs={"elements": elements if last else []})
+                                 cb_kwargs={"waiting": waiting})
 
-    def parse_partners(self, response, elements):
+    def parse_partners(self, response, waiting):
         try:
             page = parse_api_page(response.body)
             self.partners.update({str(p["id"]): p.get("name", "") for p in page.elements})
         except ApiPageError as exc:
+            self.crawler.stats.inc_value("acewatch/request_errors")
             self.logger.warning("partners page unreadable (%s): %s", exc, response.url)
-        yield from self.program_requests(elements)
+        yield from self.partners_done(waiting)
 
     def partners_failed(self, failure):
         self.request_failed(failure)
-        yield from self.program_requests(failure.request.cb_kwargs["elements"])
+        yield from self.partners_done(failure.request.cb_kwargs["waiting"])
+
+    def partners_done(self, waiting):
+        waiting["batches"] -= 1
+        if waiting["batches"] == 0:
+            yield from self.program_requests(waiting["elements"])
 
     def program_requests(self, elements):
         for element in elements:

@@ -1,0 +1,41 @@
+"""Helpers the end-to-end tests share: run real cycles against the fixture site, run the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from monitor.config import Config, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPECTED_CHANGES = json.loads((ROOT / "fixtures" / "catalog" / "expected_changes.json").read_text())
+
+
+def site_config(db_url: str, site, tmp_path: Path, **health) -> Config:
+    """A config for the fixture site: quick timeouts and retries so fault tests stay short."""
+    config = load_config(db=db_url, environ={"HOME": str(tmp_path)})
+    config = config.with_sites(site.urls, site.ace_organization_ids)
+    crawl = replace(config.crawl, download_timeout=5.0, retry_times=2, timeout_seconds=240)
+    return replace(config, crawl=crawl, health=replace(config.health, **health) if health else config.health)
+
+
+def acewatch(*args: str, db: str, home: Path, check: bool = False, **env) -> subprocess.CompletedProcess:
+    """Run the real `acewatch` command line in a fresh process."""
+    environ = {**os.environ, "HOME": str(home), "ACEWATCH_DB": db, "COLUMNS": "200", **env}
+    environ.pop("ACEWATCH_CONFIG", None)
+    result = subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True,
+                            env=environ, timeout=300, cwd=ROOT)
+    if check and result.returncode != 0:
+        raise AssertionError(f"acewatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def events_by_type(events: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for event in events:
+        grouped.setdefault(event["type"], []).append(event)
+    return grouped
