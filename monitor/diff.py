@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from monitor.names import word_differences
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
-from store.runs import load_snapshot, snapshot_changes
+from store.runs import SNAPSHOT_KEYS, last_known_records, load_snapshot, snapshot_changes
 
 EVENT_TYPES = ("gained_ace", "lost_ace", "credits_changed", "renamed", "name_mismatch", "new_program",
                "removed_program", "recommendation_expiring", "source_unhealthy", "source_recovered")
@@ -33,12 +33,21 @@ def _differences(old: str, new: str) -> list[str]:
     return [str(d) for d in word_differences(old, new)]
 
 
+def _with_last_known(engine: Engine, source: str, records: list[dict], run_id: int) -> dict[str, dict]:
+    """Records by key, an unreadable one replaced by its last readable version (if any)."""
+    key = SNAPSHOT_KEYS[source]
+    by_key = {r[key]: r for r in records}
+    unreadable = [k for k, r in by_key.items() if r["parse_status"] != "ok"]
+    by_key.update(last_known_records(engine, source, unreadable, run_id))
+    return by_key
+
+
 def ace_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
     """Exhibits that appeared, vanished, expired, changed credits or were renamed."""
     changes = snapshot_changes(engine, "ace", old_run.id, new_run.id)
     old_day, new_day = old_run.started_at.date(), new_run.started_at.date()
     keys = changes["removed"] + changes["changed"]
-    old = {r["cid"]: r for r in load_snapshot(engine, "ace", old_run.id, keys)}
+    old = _with_last_known(engine, "ace", load_snapshot(engine, "ace", old_run.id, keys), old_run.id)
     new = {r["cid"]: r for r in load_snapshot(engine, "ace", new_run.id, changes["added"] + changes["changed"])}
     runs = (old_run.id, new_run.id)
     events = []
@@ -81,8 +90,8 @@ def _exhibit_events(old: dict | None, new: dict | None, old_day: date, new_day: 
 def coursera_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
     """Programs that appeared, vanished or changed title on Coursera."""
     changes = snapshot_changes(engine, "coursera", old_run.id, new_run.id)
-    old = {r["program_id"]: r for r in load_snapshot(engine, "coursera", old_run.id,
-                                                      changes["removed"] + changes["changed"])}
+    old = _with_last_known(engine, "coursera", load_snapshot(engine, "coursera", old_run.id,
+                                                             changes["removed"] + changes["changed"]), old_run.id)
     new = {r["program_id"]: r for r in load_snapshot(engine, "coursera", new_run.id,
                                                       changes["added"] + changes["changed"])}
     runs = (old_run.id, new_run.id)

@@ -23,11 +23,17 @@ there).  Pipeline, cheapest first, so no Python loop ever runs over pairs:
    ``other_organization``): that is how an organization spelled differently
    on the two sites becomes visible to a person.
 3. Within each block, content words sorted once per name, then
-   ``rapidfuzz.process.cdist(scorer=fuzz.ratio)`` (identical to
-   token_sort_ratio, much cheaper) gives a shortlist of ``shortlist`` exhibits
-   per program.
-4. The shortlist is ranked with ``names.assess`` (verdict, same organization,
-   WRatio score, word edits); only the winner gets a full ``compare``.
+   ``rapidfuzz.process.cdist(scorer=fuzz.ratio)`` (on sorted words this is
+   token_sort_ratio, without re-sorting per pair) gives a shortlist of
+   ``shortlist`` exhibits per program.  numpy is imported here only, lazily.
+4. The shortlist (plus the step-1 hits of other organizations) is ranked
+   with ``names.rank_key`` (verdict, same organization, content-word edits,
+   WRatio score, word edits); only the winner gets a full comparison with
+   word differences.
+
+Measured by bench/match.py (5,000 titles, same run, this machine): 40k
+exhibits in about 0.4 s, 100k in about 0.85 s, top-1 accuracy 0.99, zero
+wrong exact/equivalent verdicts.
 """
 
 from __future__ import annotations

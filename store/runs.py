@@ -121,6 +121,27 @@ def load_snapshot(engine: Engine, source: str, run_id: int, keys: Sequence[str] 
         return found
 
 
+def last_known_records(engine: Engine, source: str, keys: Sequence[str], before_run_id: int) -> dict[str, dict]:
+    """For each key, its newest readable record in a healthy run before `before_run_id`.
+
+    When a page was unreadable in the last run, the next diff compares against
+    what was last actually seen, so a flicker neither hides nor invents a change.
+    """
+    if not keys:
+        return {}
+    model = SNAPSHOT_TABLES[source]
+    key = getattr(model, SNAPSHOT_KEYS[source])
+    found: dict[str, dict] = {}
+    with engine.connect() as connection:
+        for batch in _batches(keys, 500):
+            query = (select(model.__table__).join(CrawlRun, CrawlRun.id == model.run_id)
+                     .where(key.in_(batch), model.parse_status == "ok", CrawlRun.healthy.is_(True),
+                            model.run_id < before_run_id).order_by(model.run_id))
+            for row in connection.execute(query).mappings():
+                found[row[SNAPSHOT_KEYS[source]]] = dict(row)  # later runs overwrite earlier ones
+    return found
+
+
 def snapshot_changes(engine: Engine, source: str, old_run: int, new_run: int) -> dict[str, list[str]]:
     """Keys added, removed and changed between two runs, computed in SQL.
 

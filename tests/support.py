@@ -15,12 +15,12 @@ ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_CHANGES = json.loads((ROOT / "fixtures" / "catalog" / "expected_changes.json").read_text())
 
 
-def site_config(db_url: str, site, tmp_path: Path, **health) -> Config:
+def site_config(db_url: str, site, tmp_path: Path, **crawl) -> Config:
     """A config for the fixture site: quick timeouts and retries so fault tests stay short."""
     config = load_config(db=db_url, environ={"HOME": str(tmp_path)})
     config = config.with_sites(site.urls, site.ace_organization_ids)
-    crawl = replace(config.crawl, download_timeout=5.0, retry_times=2, timeout_seconds=240)
-    return replace(config, crawl=crawl, health=replace(config.health, **health) if health else config.health)
+    crawl = {"download_timeout": 5.0, "retry_times": 2, "timeout_seconds": 240, **crawl}
+    return replace(config, crawl=replace(config.crawl, **crawl))
 
 
 def acewatch(*args: str, db: str, home: Path, check: bool = False, **env) -> subprocess.CompletedProcess:
