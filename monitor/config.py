@@ -4,9 +4,8 @@ Precedence, lowest to highest: built-in defaults, the TOML config file,
 environment variables (ACEWATCH_*), command-line flags. Nothing else in
 acewatch reads the environment or the file; functions receive a `Config`.
 
-Defaults point at the real sites. The ACE organization ids default to the
-organizations whose exhibits carry Coursera programs in the bundled fixture
-(their real GUIDs are not known offline; see fixtures/README.md).
+Defaults point at the real sites (see DEFAULT_ACE_ORGANIZATIONS for the one
+default that could not be verified offline).
 """
 
 from __future__ import annotations
@@ -30,10 +29,24 @@ def default_config_path(environ: dict[str, str] | None = None) -> Path:
     return Path(env.get("XDG_CONFIG_HOME") or Path(home) / ".config") / "acewatch" / "config.toml"
 
 
+# Organization GUIDs (Organization.aspx?oid=...) whose exhibits carry Coursera programs:
+# Google, IBM, Meta, Microsoft, Salesforce, AWT, Coursera, Intuit, SAS, DeepLearning.AI,
+# Sophia Learning, McDonald's. The real GUIDs could not be read offline; these are the
+# bundled fixture's (synthetic, fixtures/README.md). Set [ace] organizations for the real site.
+DEFAULT_ACE_ORGANIZATIONS = (
+    "8cf144ea-04c4-ea11-a812-000d3a33232a", "c23c5f79-eac4-ea11-a812-000d3a33232a",
+    "38e05920-6ec4-ea11-a812-000d3a33232a", "6e990894-2fc4-ea11-a812-000d3a33232a",
+    "3cfb4470-99c4-ea11-a812-000d3a33232a", "b83006bc-67c4-ea11-a812-000d3a33232a",
+    "60103d9b-78c4-ea11-a812-000d3a33232a", "82127f57-edc4-ea11-a812-000d3a33232a",
+    "1561029a-08c4-ea11-a812-000d3a33232a", "d3e20e1f-7ec4-ea11-a812-000d3a33232a",
+    "57ccbfec-7dc4-ea11-a812-000d3a33232a", "c949da53-7ec4-ea11-a812-000d3a33232a",
+)
+
+
 @dataclass(frozen=True)
 class AceConfig:
     base_url: str = "https://www.acenet.edu"
-    organizations: tuple[str, ...] = ()
+    organizations: tuple[str, ...] = DEFAULT_ACE_ORGANIZATIONS
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from sqlalchemy import Engine
 
 from monitor.config import Config
 from monitor.crawl import SOURCES, crawl_sources
-from monitor.diff import RECOMMENDED, ace_events, coursera_events, event, match_events
+from monitor.diff import RECOMMENDED, ace_events, coursera_events, event, expiring_events, match_events
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
-from store.cycles import begin_cycle, cycle_matches, finish_cycle, latest_cycle
+from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle
 from store.runs import get_run, latest_healthy_run, load_snapshot, recent_runs, set_health
 
 log = logging.getLogger(__name__)
@@ -53,6 +53,9 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     matches = compute_matches(programs, exhibits, ace_run) if ace_run and coursera_run else []
     if previous is not None:
         events += _diff_events(engine, previous, ace_run, coursera_run, matches, programs, exhibits)
+    if ace_run and (previous is None or previous.ace_run_id != ace_run.id):
+        events += expiring_events(exhibits, ace_run, config.alerts.expiring_within_days,
+                                  announced(engine, "recommendation_expiring"))
     finish_cycle(engine, cycle_id, matches, events)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
     return CycleReport(cycle_id, runs, events, matches)

@@ -130,3 +130,22 @@ def match_events(old_matches: dict[str, dict], new_matches: dict[str, dict], pro
                             ace_title=exhibit["title"], ace_id=exhibit.get("ace_id"), cid=exhibit["cid"],
                             differences=after["differences"], slug=program["slug"]))
     return events
+
+
+def expiring_events(exhibits: list[dict], ace_run, within_days: int,
+                    already: set[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """Active recommendations whose period ends within `within_days`, each announced once."""
+    today = ace_run.started_at.date()
+    events = []
+    for exhibit in exhibits:
+        status = exhibit_status(exhibit["periods"], exhibit["parse_status"], today)
+        end = status.period and status.period.get("end")
+        if status.status != ACTIVE or not end or (exhibit["cid"], end) in already:
+            continue
+        days_left = (date.fromisoformat(end) - today).days
+        if days_left <= within_days:
+            events.append(event("recommendation_expiring", "ace", exhibit["cid"], exhibit["title"],
+                                old=f"{status.credits:g} credits", new=end, url=exhibit["url"],
+                                runs=(None, ace_run.id), ace_id=exhibit.get("ace_id"), days_left=days_left,
+                                reason=f"period ends {end}, in {days_left} days"))
+    return events

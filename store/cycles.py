@@ -76,3 +76,10 @@ def cycle_events(engine: Engine, cycle_id: int | None = None, limit: int | None 
 def event_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(ChangeEvent)).scalar_one())
+
+
+def announced(engine: Engine, type_: str) -> set[tuple[str, str | None]]:
+    """(subject_key, new) of every event of a type ever stored: to announce a thing once only."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(ChangeEvent.subject_key, ChangeEvent.new).where(ChangeEvent.type == type_))
+        return {(row.subject_key, row.new) for row in rows}

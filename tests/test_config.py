@@ -54,3 +54,11 @@ def test_bad_config_names_the_key_and_the_file(tmp_path, text, message):
 def test_missing_explicit_config_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_default_organizations_are_the_ones_the_fixture_serves():
+    from fixtures.server import FixtureSite
+
+    from monitor.config import DEFAULT_ACE_ORGANIZATIONS
+
+    assert list(DEFAULT_ACE_ORGANIZATIONS) == FixtureSite(day="day1").ace_organization_ids
