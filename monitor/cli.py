@@ -22,6 +22,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 EXIT_ERROR = 6
+MAX_INPUT = 1 << 20
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
@@ -92,7 +93,7 @@ def show_report(report, as_json: bool) -> None:
 @app.command()
 def check(ctx: typer.Context,
           name: str = typer.Argument(..., help="Exact certificate name as Coursera shows it, a Coursera "
-                                              "program URL, or its slug."),
+                                              "program URL, or its slug; - reads it from stdin."),
           as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (schema in the README)."),
           limit: int = typer.Option(5, min=1, max=50, help="How many nearest ACE names to list.")) -> None:
     """Is exactly this name ACE-recommended today? Credits, period, and the nearest ACE names.
@@ -106,6 +107,8 @@ def check(ctx: typer.Context,
     from store.reader import ReaderError, StoreReader
 
     config: Config = ctx.obj
+    if name == "-":
+        name = sys.stdin.read(2 * MAX_INPUT).rstrip("\n")
     try:
         reader = StoreReader(config.db)
         hosts = _site_hosts(config)

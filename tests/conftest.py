@@ -58,3 +58,15 @@ def db_url(request, tmp_path):
         from sqlalchemy import create_engine  # noqa: F401  (engines are disposed by the tests)
 
         _drop_pg_database(admin, name)
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory):
+    """A SQLite store filled by the real `acewatch demo` command (day 1 then day 2)."""
+    from tests.support import acewatch
+
+    home = tmp_path_factory.mktemp("demo-home")
+    db = f"sqlite:///{home / 'acewatch.db'}"
+    result = acewatch("demo", "--progress", "off", db=db, home=home)
+    assert result.returncode == 0, result.stderr
+    return {"db": db, "home": home, "stdout": result.stdout}
