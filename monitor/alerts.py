@@ -33,8 +33,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -107,11 +109,50 @@ def _silence_apprise() -> None:
     and we read only status codes from that). Called before every use rather
     than once, because a later `logging.config.dictConfig` may reset it.
     """
-    logger = logging.getLogger("apprise")
+    _stop_at(logging.getLogger("apprise"))
+
+
+def _stop_at(logger: logging.Logger) -> None:
     logger.propagate = False
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         # Without any handler, logging's last resort would print warnings to stderr.
         logger.addHandler(logging.NullHandler())
+
+
+# The HTTP libraries Apprise's plugins send through log the request line, query string included.
+_TRANSPORT_LOGGERS = ("urllib3", "requests", "httpx", "httpcore")
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_saved_propagate: dict[str, bool] = {}
+
+
+@contextmanager
+def _quiet_transports():
+    """While sends run, HTTP library records stop at their own loggers.
+
+    urllib3 logs `POST /hook/<path token>?token=<secret>` at DEBUG. Unlike
+    Apprise's logger these are shared with the rest of the process, so they
+    are muted only while a send is in flight (nested and concurrent sends
+    share one window; records other threads log through them meanwhile are
+    dropped too, a price worth paying over leaking a token).
+    """
+    global _quiet_depth
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            for name in _TRANSPORT_LOGGERS:
+                logger = logging.getLogger(name)
+                _saved_propagate[name] = logger.propagate
+                _stop_at(logger)
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                for name, propagate in _saved_propagate.items():
+                    logging.getLogger(name).propagate = propagate
+                _saved_propagate.clear()
 
 
 def _asset() -> apprise.AppriseAsset:
@@ -212,8 +253,9 @@ def _send(url: str, title: str, body: str, timeout: float = SEND_TIMEOUT) -> str
     notifier.add(service)
     _silence_apprise()
     try:
-        result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
-                                 timeout=timeout)
+        with _quiet_transports():
+            result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
+                                     timeout=timeout)
     except Exception as exc:  # the exception text may quote the URL: keep only its type
         return f"delivery raised {type(exc).__name__}"
     try:
@@ -266,12 +308,13 @@ def _usable_urls(urls: Sequence[str]) -> dict[str, str]:
 
 def _insert_once(connection: Connection, values: dict[str, Any]) -> int:
     """Insert a delivery unless (cycle_id, channel) exists; 1 if inserted, else 0."""
+    table = Delivery.__table__
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.dialect.name)
     if dialect is not None:
-        statement = dialect.insert(Delivery.__table__).values(**values).on_conflict_do_nothing(
-            index_elements=["cycle_id", "channel"])
-        return max(connection.execute(statement).rowcount, 0)
-    table = Delivery.__table__
+        # RETURNING, not rowcount: drivers report -1 for an INSERT that returns its key.
+        statement = dialect.insert(table).values(**values).on_conflict_do_nothing(
+            index_elements=["cycle_id", "channel"]).returning(table.c.id)
+        return len(connection.execute(statement).all())
     exists = connection.execute(select(table.c.id).where(
         table.c.cycle_id == values["cycle_id"], table.c.channel == values["channel"])).first()
     if exists:

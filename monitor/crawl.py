@@ -29,6 +29,7 @@ def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...]
                known_exhibits: list[str]) -> dict:
     return {"db": config.db, "run_ids": run_ids, "sources": list(sources), "progress": progress,
             "known_exhibits": known_exhibits,
+            "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()),
             "ace": asdict(config.ace), "coursera": asdict(config.coursera), "crawl": asdict(config.crawl)}
 
 

@@ -63,12 +63,15 @@ difference between a Coursera title and its ACE name.
 from __future__ import annotations
 
 import gc
+import hashlib
 import re
 import unicodedata
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import combinations
-from typing import Iterable, NamedTuple, Sequence
+from pathlib import Path
+from typing import Any, Collection, Iterable, Iterator, Mapping, NamedTuple, Protocol, Sequence
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
@@ -77,10 +80,11 @@ __all__ = [
     "RULES", "NEAR_MIN_WORD_EDITS", "NEAR_MAX_EDIT_FRACTION", "NEAR_MIN_SCORE",
     "SHORTLIST_SIZE", "VERDICTS",
     "Normalized", "Difference", "Comparison", "Candidate", "Scored",
-    "PreparedName", "CandidateIndex",
+    "PreparedName", "CandidateIndex", "StoredNames", "StoredNameIndex",
     "normalize", "tokenize", "word_differences", "compare", "best_candidates",
     "vendor_of", "canonical_org", "prepare_name", "compare_prepared",
     "Assessment", "assess", "rank_key",
+    "NAME_KEY_FIELDS", "name_key_version", "name_key_fields", "prepared_from_key", "name_key_rows",
 ]
 
 # --------------------------------------------------------------------------
@@ -904,10 +908,16 @@ class CandidateIndex:
             self._org_cores[org] = [self.cores[i] for i in pool]
         return pool, self._org_cores[org]
 
+    def same_norm(self, norm: str) -> Sequence[int]:
+        return self.by_norm.get(norm, ())
+
+    def entries(self, indices: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
+        return {i: (self.candidates[i], self.prepared[i]) for i in indices}
+
 
 def best_candidates(
     query: str,
-    names: Sequence[Candidate] | CandidateIndex,
+    names: Sequence[Candidate] | CandidateIndex | StoredNameIndex,
     limit: int = 5,
     query_org: str | None = None,
 ) -> list[Scored]:
@@ -921,21 +931,130 @@ def best_candidates(
        unknown or has none.
     3. Rescore the shortlist with ``compare`` and order by ``rank_key``.
 
-    Pass a ``CandidateIndex`` when calling more than once.
+    Pass a ``CandidateIndex`` when calling more than once, or a
+    ``StoredNameIndex`` over names the nightly cycle prepared (same answers,
+    nothing normalised again).  Ties are broken by position in the index.
     """
-    index = names if isinstance(names, CandidateIndex) else CandidateIndex(list(names))
+    if isinstance(names, (CandidateIndex, StoredNameIndex)):
+        index = names
+    else:
+        index = CandidateIndex(list(names))
     q = prepare_name(query, query_org, role="query")
-    shortlist = set(index.by_norm.get(q.norm, ()))  # same text is same normalised text
+    shortlist = set(index.same_norm(q.norm))  # same text is same normalised text
     pool, cores = index.pool_cores(q.org)
     for _core, _score, pos in process.extract(
         q.core, cores, scorer=fuzz.ratio, processor=None, limit=max(SHORTLIST_SIZE, limit)
     ):
         shortlist.add(pool[pos] if pool is not None else pos)
+    entries = index.entries(shortlist)
     assessed = sorted(
-        ((assess(q, index.prepared[i]), i) for i in shortlist),
+        ((assess(q, entries[i][1]), i) for i in shortlist),
         key=lambda pair: (rank_key(pair[0]), pair[1]),
     )
     return [
-        Scored(index.candidates[i], compare_prepared(q, index.prepared[i], s))
+        Scored(entries[i][0], compare_prepared(q, entries[i][1], s))
         for s, i in assessed[:limit]
     ]
+
+
+# --------------------------------------------------------------------------
+# Stored prepared names: the nightly name index that ``acewatch check`` reads
+# --------------------------------------------------------------------------
+
+#: The stored form of a ``PreparedName`` (plus the exhibit's ``cid`` and
+#: ``organization``): one ``name_key`` row.  ``words`` is not stored (it is
+#: ``norm.split()``); ``applied`` is comma-joined and ``core_words``
+#: space-joined (no content word holds a space, no rule name a comma).
+NAME_KEY_FIELDS: tuple[str, ...] = (
+    "cid", "title", "organization", "norm", "applied", "core_words", "core", "org", "vendor", "org_label",
+)
+
+
+@cache
+def name_key_version() -> str:
+    """Fingerprint of the code and data that ``prepare_name`` depends on.
+
+    A hash of this module's source and of Python's Unicode database version
+    (NFKC, casefold and ``str.split`` follow it).  Stored with every name key
+    row; rows of another fingerprint are ignored by ``check``, which then
+    prepares names itself, so stored keys can never give an answer this code
+    would not give.  Any edit to this file changes it (conservative on
+    purpose: the next nightly cycle rewrites the keys).
+    """
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    digest.update(unicodedata.unidata_version.encode())
+    return digest.hexdigest()[:32]
+
+
+def name_key_fields(p: PreparedName) -> dict[str, Any]:
+    """The stored fields of a prepared name (without ``cid``/``organization``)."""
+    return {"title": p.text, "norm": p.norm, "applied": ",".join(p.applied),
+            "core_words": " ".join(p.core_words), "core": p.core, "org": p.org, "vendor": p.vendor,
+            "org_label": p.org_label}
+
+
+def prepared_from_key(row: Mapping[str, Any]) -> PreparedName:
+    """A ``PreparedName`` rebuilt from its stored fields, without normalising anything."""
+    norm, applied = row["norm"], row["applied"]
+    return PreparedName(
+        row["title"], norm, tuple(applied.split(",")) if applied else (), tuple(norm.split()),
+        tuple(row["core_words"].split(" ")), row["core"], row["org"], row["vendor"], row["org_label"])
+
+
+def name_key_rows(exhibits: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Name key rows for a run's exhibits (dicts with ``cid``, ``title``, ``organization``).
+
+    The rows are the names ``check`` would consider (a title that is empty,
+    or empty after normalisation, can never match), ordered by ``cid`` and
+    numbered by ``position``, the order ``check`` searches them in; each
+    carries ``key_version``.  A generator: nothing is prepared until the rows
+    are consumed, so a writer can first see whether the run already has them.
+    """
+    version = name_key_version()
+    rows: list[dict[str, Any]] = []
+    with _gc_paused():
+        for e in sorted((e for e in exhibits if e["title"]), key=lambda e: e["cid"]):
+            try:
+                p = prepare_name(e["title"], e["organization"])
+            except ValueError:
+                continue
+            rows.append({"position": len(rows), "cid": e["cid"], "organization": e["organization"],
+                         **name_key_fields(p), "key_version": version})
+    yield from rows
+
+
+class StoredNames(Protocol):
+    """A run's stored name keys, as ``store.reader.StoredNameKeys`` answers for them (plain SQL)."""
+
+    def same_norm(self, norm: str) -> Sequence[int]:
+        """Positions of the names with this normalised text."""
+
+    def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
+        """Positions and content-word keys to search for a query of ``org`` (``CandidateIndex.pool``)."""
+
+    def key_rows(self, positions: Collection[int]) -> dict[int, Mapping[str, Any]]:
+        """The stored rows (``NAME_KEY_FIELDS``) at these positions."""
+
+
+class StoredNameIndex:
+    """Names prepared by the nightly cycle and stored: what ``check`` searches without normalising.
+
+    Equivalent to a ``CandidateIndex`` over the same exhibits in the same
+    order (``best_candidates`` gives identical answers; tests compare the
+    two), but only the shortlist's rows are ever read whole: a check on 40k
+    names fetches their content-word keys and about 20 full rows.
+    """
+
+    def __init__(self, stored: StoredNames):
+        self.stored = stored
+
+    def same_norm(self, norm: str) -> Sequence[int]:
+        return self.stored.same_norm(norm)
+
+    def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
+        return self.stored.pool_cores(org)
+
+    def entries(self, indices: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
+        rows = self.stored.key_rows(indices)
+        return {i: (Candidate(key=row["cid"], name=row["title"], org=row["organization"]), prepared_from_key(row))
+                for i, row in rows.items()}

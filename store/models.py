@@ -172,3 +172,39 @@ class RunLock(SQLModel, table=True):
     holder: str = ""
     acquired_at: datetime
     expires_at: datetime
+
+
+class NameKey(SQLModel, table=True):
+    """One ACE exhibit name of a run, prepared for matching once by the nightly cycle.
+
+    `acewatch check` searches these rows instead of normalising every ACE
+    name again on each call (see `monitor.names.StoredNameIndex`). A run's
+    rows are written whole, once (`store.names_index.write_name_index`);
+    `position` is the order `check` searches them in; `key_version` is the
+    fingerprint of the code that prepared them, and rows of another
+    fingerprint are ignored (check then prepares the names itself).
+    """
+
+    __tablename__ = "name_key"
+    __table_args__ = (
+        Index("ix_name_key_ace_run_id", "ace_run_id", "position", unique=True),
+        UniqueConstraint("ace_run_id", "cid"),
+        Index("ix_name_key_run_norm", "ace_run_id", "norm"),
+        Index("ix_name_key_run_org", "ace_run_id", "org", "position"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    ace_run_id: int = Field(foreign_key="crawl_run.id", ondelete="CASCADE")
+    position: int
+    cid: str = Field(max_length=64)
+    title: str
+    organization: str = ""
+    # The fields of monitor.names.PreparedName (words = norm.split()).
+    norm: str
+    applied: str = ""       # normalisation rules that changed the title, comma-joined
+    core_words: str         # content words, space-joined
+    core: str               # content words sorted: the shortlist key
+    org: str | None = None  # canonical organization (given, else the leading vendor)
+    vendor: str | None = None
+    org_label: str | None = None
+    key_version: str = Field(max_length=64)

@@ -1,0 +1,463 @@
+"""What `status`, `history` and `export` report, as plain JSON-able data.
+
+These functions only read the store; the commands in monitor.server_cli
+decide how the data looks. Scraped strings come back as stored: anything that
+prints them passes them through monitor.text (see `sanitize`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlsplit
+
+from sqlalchemy import Engine, func, select
+
+from monitor.diff import RECOMMENDED
+from monitor.names import normalize
+from monitor.schedule import stored_next_run
+from monitor.status import exhibit_status
+from monitor.text import for_terminal
+from store.cycles import cycle_matches, latest_cycle
+from store.database import mask_url
+from store.locks import holder_of
+from store.models import AceExhibit, ChangeEvent, CourseraProgram, CrawlRun, Cycle, Delivery, ProgramMatch
+from store.runs import load_snapshot, recent_runs
+
+SOURCES = ("ace", "coursera")
+EXPORT_FIELDS = ("slug", "title", "partner", "url", "verdict", "differences", "status", "credits",
+                 "ace_id", "ace_title", "exhibit_url", "as_of")
+# A stored next run this far in the past means no daemon is advancing it.
+OVERDUE_AFTER = timedelta(minutes=5)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ReportError(Exception):
+    """Nothing to report yet (no cycle, no catalog); the message says what to run first."""
+
+
+# --------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; every time in the store is UTC."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    moment = aware(moment)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
+
+
+def age_text(hours: float) -> str:
+    return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
+
+
+def sanitize(data: Any) -> Any:
+    """The same data with every string made terminal-safe: JSON output may be `cat` to a terminal.
+
+    json.dumps(ensure_ascii=False) leaves C1 controls (U+009B is a CSI) and
+    bidi overrides in place, so a scraped title could still drive a terminal.
+    """
+    if isinstance(data, str):
+        return for_terminal(data)
+    if isinstance(data, dict):
+        return {key: sanitize(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [sanitize(value) for value in data]
+    return data
+
+
+# --------------------------------------------------------------------------
+# status
+# --------------------------------------------------------------------------
+
+
+def status_data(engine: Engine, db_url: str, runs: int = 5, max_age_days: float | None = None,
+                now: datetime | None = None) -> dict[str, Any]:
+    """Runs, data age, the next scheduled run, alert backlog and the lock: one look at a server.
+
+    `problems` lists what a person (or a monitoring probe) should act on.
+    """
+    now = now or utcnow()
+    sources = {source: source_status(engine, source, runs, now) for source in SOURCES}
+    data = {"database": mask_url(db_url), "checked_at": iso(now), "sources": sources,
+            "latest_cycle": cycle_summary(engine), "next_run": next_run(engine, now),
+            "deliveries": delivery_counts(engine), "lock": lock_status(engine, now)}
+    data["problems"] = status_problems(data, max_age_days)
+    return data
+
+
+def run_summary(run: CrawlRun) -> dict[str, Any]:
+    return {"id": run.id, "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
+            "outcome": run.outcome, "healthy": run.healthy, "pages": run.pages, "records": run.records,
+            "errors": run.errors, "unknown": run.unknown, "finish_reason": run.finish_reason,
+            "failing_checks": [check.get("message", check.get("check")) for check in run.health_report or []
+                               if not check.get("ok", True)]}
+
+
+def source_status(engine: Engine, source: str, limit: int, now: datetime) -> dict[str, Any]:
+    """The last `limit` runs of a source and how old its newest healthy data is."""
+    runs = recent_runs(engine, source, limit=limit)
+    healthy = recent_runs(engine, source, limit=1, healthy=True)
+    last = healthy[0] if healthy else None
+    hours = (now - aware(last.started_at)).total_seconds() / 3600 if last else None
+    return {"runs": [run_summary(run) for run in runs],
+            "last_healthy": run_summary(last) if last else None,
+            "data_age_hours": round(hours, 2) if hours is not None else None,
+            "data_age": age_text(hours) if hours is not None else None}
+
+
+def cycle_summary(engine: Engine) -> dict[str, Any] | None:
+    with engine.connect() as connection:
+        row = connection.execute(select(Cycle).order_by(Cycle.id.desc()).limit(1)).mappings().first()
+        if row is None:
+            return None
+        events = connection.execute(select(func.count()).select_from(ChangeEvent)
+                                    .where(ChangeEvent.cycle_id == row["id"])).scalar_one()
+    return {"id": row["id"], "started_at": iso(row["started_at"]), "finished_at": iso(row["finished_at"]),
+            "outcome": row["outcome"], "ace_run_id": row["ace_run_id"],
+            "coursera_run_id": row["coursera_run_id"], "events": int(events)}
+
+
+def next_run(engine: Engine, now: datetime) -> dict[str, Any] | None:
+    """The scheduler's persisted next run, read from its table without starting a scheduler."""
+    at = stored_next_run(engine)
+    if at is None:
+        return None
+    return {"at": iso(at), "in_seconds": round((at - now).total_seconds()),
+            "overdue": at < now - OVERDUE_AFTER}
+
+
+def delivery_counts(engine: Engine) -> dict[str, int]:
+    """Alert outbox backlog: pending digests, and those of them that already failed at least once."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(Delivery.status, Delivery.attempts > 0, func.count())
+                                  .group_by(Delivery.status, Delivery.attempts > 0)).all()
+    counts = {"pending": 0, "failing": 0, "sent": 0}
+    for status, attempted, count in rows:
+        if status == "pending":
+            counts["pending"] += count
+            counts["failing"] += count if attempted else 0
+        elif status == "sent":
+            counts["sent"] += count
+    return counts
+
+
+def lock_status(engine: Engine, now: datetime) -> dict[str, Any] | None:
+    info = holder_of(engine)
+    return info.to_dict(now) if info else None
+
+
+def status_problems(data: dict[str, Any], max_age_days: float | None) -> list[str]:
+    problems = []
+    for source, info in data["sources"].items():
+        newest = info["runs"][0] if info["runs"] else None
+        if newest is None:
+            problems.append(f"{source}: never crawled")
+            continue
+        if newest["outcome"] != "running" and not newest["healthy"]:
+            reason = "; ".join(newest["failing_checks"]) or newest["outcome"]
+            problems.append(f"{source}: newest run {newest['id']} is unhealthy ({reason})")
+        age = info["data_age_hours"]
+        if age is not None and max_age_days is not None and age > max_age_days * 24:
+            problems.append(f"{source}: newest healthy data is {info['data_age']} old (limit {max_age_days:g} days)")
+    if data["next_run"] and data["next_run"]["overdue"]:
+        problems.append(f"the scheduled run due {data['next_run']['at']} is overdue: is `acewatch schedule` running?")
+    if data["deliveries"]["failing"]:
+        problems.append(f"{data['deliveries']['failing']} alert deliveries are failing")
+    if data["lock"] and data["lock"]["expired"]:
+        problems.append(f"the run lock of {data['lock']['holder']} expired: that run died without releasing it")
+    return problems
+
+
+# --------------------------------------------------------------------------
+# history
+# --------------------------------------------------------------------------
+
+
+def history_data(engine: Engine, name: str) -> dict[str, Any]:
+    """A program's timeline across cycles: titles, ACE status, credits, match verdicts and events.
+
+    `name` may be an ACE or Coursera title (exact or typographically equal),
+    an ACE id or cid, a Coursera slug, program id or program URL. A program
+    and the exhibit its title matched word for word are followed together,
+    so a rename on either side shows up in one timeline.
+    """
+    cids, program_ids = find_subjects(engine, name)
+    found = {"ace": [], "coursera": []}
+    if not cids and not program_ids:
+        return {"query": name, "found": found, "timeline": []}
+    cycles = _finished_cycles(engine)
+    programs = _rows_by_run(engine, CourseraProgram, CourseraProgram.program_id, program_ids)
+    matches = _matches(engine, program_ids)
+    matched_cids = {m["cid"] for m in matches.values() if m["cid"]}
+    exhibits = _rows_by_run(engine, AceExhibit, AceExhibit.cid, cids | matched_cids)
+    run_dates = _run_dates(engine, {c["ace_run_id"] for c in cycles} | {c["coursera_run_id"] for c in cycles})
+    events = _events(engine, cids | program_ids)
+    found = {"ace": _subjects(exhibits, "cid", sorted(cids), ("ace_id",)),
+             "coursera": _subjects(programs, "program_id", sorted(program_ids), ("slug",))}
+    timeline = _timeline(cycles, sorted(cids), sorted(program_ids), exhibits, programs, matches, run_dates, events)
+    return {"query": name, "found": found, "timeline": timeline}
+
+
+def find_subjects(engine: Engine, name: str) -> tuple[set[str], set[str]]:
+    """ACE cids and Coursera program ids that go by `name`, plus their word-for-word partners."""
+    query = name.strip()
+    key = normalize(query).text
+    slug = _slug_of(query)
+    with engine.connect() as connection:
+        ace = connection.execute(select(AceExhibit.cid, AceExhibit.ace_id, AceExhibit.title).distinct()).all()
+        coursera = connection.execute(select(CourseraProgram.program_id, CourseraProgram.slug,
+                                             CourseraProgram.title).distinct()).all()
+    cids = {cid for cid, ace_id, title in ace
+            if query in (cid, ace_id, title) or (title and normalize(title).text == key)}
+    program_ids = {pid for pid, program_slug, title in coursera
+                   if query in (pid, title) or program_slug == slug or (title and normalize(title).text == key)}
+    return _with_partners(engine, cids, program_ids)
+
+
+def _slug_of(query: str) -> str:
+    """A Coursera URL's last path segment, or the query itself."""
+    parts = urlsplit(query)
+    if parts.scheme in ("http", "https"):
+        return parts.path.rstrip("/").rsplit("/", 1)[-1]
+    return query
+
+
+def _with_partners(engine: Engine, cids: set[str], program_ids: set[str]) -> tuple[set[str], set[str]]:
+    """Add the other side of any exact/equivalent match, in any cycle (one hop)."""
+    if not cids and not program_ids:
+        return cids, program_ids
+    with engine.connect() as connection:
+        rows = connection.execute(select(ProgramMatch.program_id, ProgramMatch.cid).distinct().where(
+            ProgramMatch.verdict.in_(RECOMMENDED),
+            ProgramMatch.cid.in_(sorted(cids)) | ProgramMatch.program_id.in_(sorted(program_ids)))).all()
+    return cids | {cid for _pid, cid in rows if cid}, program_ids | {pid for pid, _cid in rows}
+
+
+def _finished_cycles(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(Cycle.id, Cycle.started_at, Cycle.ace_run_id, Cycle.coursera_run_id)
+                                  .where(Cycle.outcome == "finished").order_by(Cycle.id)).mappings().all()
+    return [dict(row) for row in rows]
+
+
+def _rows_by_run(engine: Engine, model, key, values: set[str]) -> dict[tuple[int, str], dict[str, Any]]:
+    """Every stored version of these records, keyed by (run id, key)."""
+    if not values:
+        return {}
+    found: dict[tuple[int, str], dict[str, Any]] = {}
+    with engine.connect() as connection:
+        for batch in _chunks(sorted(values), 500):
+            for row in connection.execute(select(model.__table__).where(key.in_(batch))).mappings():
+                found[(row["run_id"], row[key.key])] = dict(row)
+    return found
+
+
+def _matches(engine: Engine, program_ids: set[str]) -> dict[tuple[int, str], dict[str, Any]]:
+    if not program_ids:
+        return {}
+    with engine.connect() as connection:
+        rows = connection.execute(select(ProgramMatch.__table__)
+                                  .where(ProgramMatch.program_id.in_(sorted(program_ids)))).mappings().all()
+    return {(row["cycle_id"], row["program_id"]): dict(row) for row in rows}
+
+
+def _run_dates(engine: Engine, run_ids: set[int | None]) -> dict[int, datetime]:
+    ids = sorted(run_id for run_id in run_ids if run_id is not None)
+    if not ids:
+        return {}
+    with engine.connect() as connection:
+        rows = connection.execute(select(CrawlRun.id, CrawlRun.started_at).where(CrawlRun.id.in_(ids))).all()
+    return {run_id: aware(started) for run_id, started in rows}
+
+
+def _events(engine: Engine, keys: set[str]) -> dict[int, list[dict[str, Any]]]:
+    with engine.connect() as connection:
+        rows = connection.execute(select(ChangeEvent.__table__).where(ChangeEvent.subject_key.in_(sorted(keys)))
+                                  .order_by(ChangeEvent.id)).mappings().all()
+    by_cycle: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_cycle[row["cycle_id"]].append(
+            {"type": row["type"], "source": row["source"], "subject_key": row["subject_key"],
+             "subject": row["subject"], "old": row["old"], "new": row["new"],
+             "evidence_url": row["evidence_url"], "detected_at": iso(row["detected_at"]),
+             "details": row["details"]})
+    return by_cycle
+
+
+def _subjects(rows: dict[tuple[int, str], dict], key: str, wanted: list[str], extra: tuple[str, ...]) -> list[dict]:
+    """Each record's ids and every title it has had, oldest first."""
+    subjects = []
+    for value in wanted:
+        versions = [row for (run_id, k), row in sorted(rows.items()) if k == value]
+        titles = list(dict.fromkeys(row["title"] for row in versions))
+        latest = versions[-1] if versions else {}
+        subjects.append({key: value, **{name: latest.get(name) for name in extra}, "titles": titles})
+    return subjects
+
+
+def _timeline(cycles, cids, program_ids, exhibits, programs, matches, run_dates, events) -> list[dict]:
+    """One entry per cycle where something changed or happened; quiet stretches fold into `through`."""
+    timeline: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for cycle in cycles:
+        ace_day = run_dates.get(cycle["ace_run_id"])
+        state = {"ace": [_ace_state(exhibits, cycle["ace_run_id"], cid, ace_day, seen) for cid in cids],
+                 "coursera": [_program_state(programs, matches, exhibits, cycle, pid, seen) for pid in program_ids]}
+        state = {side: [s for s in items if s is not None] for side, items in state.items()}
+        happened = events.get(cycle["id"], [])
+        if timeline and not happened and timeline[-1]["state"] == state:
+            timeline[-1]["through"] = {"cycle": cycle["id"], "date": iso(cycle["started_at"])}
+            continue
+        timeline.append({"cycle": cycle["id"], "date": iso(cycle["started_at"]),
+                         "ace_as_of": iso(ace_day), "coursera_as_of": iso(run_dates.get(cycle["coursera_run_id"])),
+                         "state": state, "events": happened, "through": None})
+    return [{**{k: v for k, v in entry.items() if k != "state"}, **entry["state"]} for entry in timeline]
+
+
+def _ace_state(exhibits, run_id, cid, day, seen) -> dict[str, Any] | None:
+    """The exhibit as this cycle's ACE snapshot had it: status and credits that day, or removed."""
+    if run_id is None:
+        return None
+    row = exhibits.get((run_id, cid))
+    if row is None:
+        return {"cid": cid, "status": "removed"} if f"ace:{cid}" in seen else None
+    seen.add(f"ace:{cid}")
+    period = exhibit_status(row["periods"], row["parse_status"], day.date())
+    return {"cid": cid, "ace_id": row["ace_id"], "title": row["title"], "status": period.status,
+            "credits": period.credits, "period": _period_span(period.period), "url": row["url"]}
+
+
+def _program_state(programs, matches, exhibits, cycle, program_id, seen) -> dict[str, Any] | None:
+    """The program as this cycle's Coursera snapshot had it, with the cycle's match verdict."""
+    if cycle["coursera_run_id"] is None:
+        return None
+    row = programs.get((cycle["coursera_run_id"], program_id))
+    if row is None:
+        return {"program_id": program_id, "status": "removed"} if f"coursera:{program_id}" in seen else None
+    seen.add(f"coursera:{program_id}")
+    match = matches.get((cycle["id"], program_id)) or {}
+    exhibit = exhibits.get((cycle["ace_run_id"], match.get("cid"))) if match.get("cid") else None
+    return {"program_id": program_id, "slug": row["slug"], "title": row["title"], "url": row["url"],
+            "status": match.get("status", "unknown"), "verdict": match.get("verdict"),
+            "credits": match.get("credits"), "differences": match.get("differences") or [],
+            "ace_id": exhibit and exhibit["ace_id"], "ace_title": exhibit and exhibit["title"]}
+
+
+def _period_span(period: dict | None) -> dict | None:
+    return {"start": period.get("start"), "end": period.get("end")} if period else None
+
+
+# --------------------------------------------------------------------------
+# export
+# --------------------------------------------------------------------------
+
+
+def export_data(engine: Engine) -> dict[str, Any]:
+    """The current catalog: the newest finished cycle's programs with their ACE match.
+
+    `as_of` is the older of the two crawls the cycle used: the data is at
+    least that fresh (a cycle reuses the last healthy snapshot of a source
+    whose newest crawl was unhealthy).
+    """
+    cycle = latest_cycle(engine)
+    if cycle is None or cycle.coursera_run_id is None:
+        raise ReportError("no monitor cycle with a healthy Coursera crawl in this store yet: run `acewatch run` first")
+    dates = _run_dates(engine, {cycle.ace_run_id, cycle.coursera_run_id})
+    as_of = iso(min(dates.values()))
+    matches = {m["program_id"]: m for m in cycle_matches(engine, cycle.id)}
+    cids = sorted({m["cid"] for m in matches.values() if m["cid"]})
+    exhibits = {e["cid"]: e for e in load_snapshot(engine, "ace", cycle.ace_run_id, cids)} if cycle.ace_run_id else {}
+    programs = sorted(load_snapshot(engine, "coursera", cycle.coursera_run_id),
+                      key=lambda p: (p["slug"], p["variant"], p["program_id"]))
+    rows = [export_row(program, matches.get(program["program_id"]), exhibits, as_of) for program in programs]
+    return {"cycle": cycle.id, "as_of": as_of, "count": len(rows), "programs": rows}
+
+
+def export_row(program: dict, match: dict | None, exhibits: dict[str, dict], as_of: str) -> dict[str, Any]:
+    match = match or {}
+    verdict = match.get("verdict")
+    exhibit = exhibits.get(match.get("cid")) if verdict and verdict != "none" else None
+    return {"slug": program["slug"], "title": program["title"], "partner": program["partner"],
+            "url": program["url"], "verdict": verdict, "differences": list(match.get("differences") or []),
+            "status": match.get("status", "unknown"), "credits": match.get("credits"),
+            "ace_id": exhibit and exhibit["ace_id"], "ace_title": exhibit and exhibit["title"],
+            "exhibit_url": exhibit and exhibit["url"], "as_of": as_of}
+
+
+def export_csv(rows: Iterable[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=EXPORT_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({field: csv_cell(row[field]) for field in EXPORT_FIELDS})
+    return buffer.getvalue()
+
+
+def csv_cell(value: Any) -> str:
+    """A terminal-safe cell that a spreadsheet will not run as a formula.
+
+    Scraped titles are untrusted; a cell beginning with = + - @ is a formula
+    to Excel and LibreOffice, so it gets a leading apostrophe (OWASP's advice).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = "; ".join(str(v) for v in value)
+    text = for_terminal(value) if isinstance(value, str) else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def export_json(data: dict[str, Any]) -> str:
+    return json.dumps(sanitize(data), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_export(data: dict[str, Any], fmt: str) -> str:
+    if fmt == "csv":
+        return export_csv(data["programs"])
+    if fmt == "json":
+        return export_json(data)
+    raise ValueError(f"unknown export format {fmt!r} (csv or json)")
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write `path` whole or not at all: a reader never sees half an export.
+
+    A temporary file in the same folder, fsynced, then renamed over the
+    target (a rename within one file system is atomic).
+    """
+    target = Path(path).expanduser()
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _chunks(items: list, size: int):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
