@@ -54,7 +54,8 @@ class SnapshotPipeline:
         self.run_id = self.run_ids[spider.name]
 
     def process_item(self, item, spider=None):
-        record = asdict(item)
+        # NUL bytes in scraped text are refused by PostgreSQL; they carry nothing a reader needs.
+        record = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in asdict(item).items()}
         if record.get("parse_status") != "ok":
             self.crawler.stats.inc_value("acewatch/unknown_records")
         self.records.append(record)

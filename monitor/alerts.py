@@ -24,8 +24,8 @@ table has no separate column for it); that is how stale claims are found.
 Secrets: an alert URL usually carries a token or password. The database
 keeps only a sha256 of the URL (`channel`) and a masked label; errors are
 built from fixed phrases, never from the URL; and Apprise's own log records
-(some of which contain URLs, GET parameters or headers) are kept away from
-the application's logging altogether, see `_silence_apprise`.
+(some of which contain URLs, GET parameters or headers) never reach a log
+handler, nor do urllib3's request lines during a send: see `_KeepSecrets`.
 """
 
 from __future__ import annotations
@@ -33,10 +33,9 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,60 +98,73 @@ class DeliveryReport:
 
 # --- Apprise, kept quiet and masked -------------------------------------------------------------
 
-def _silence_apprise() -> None:
-    """Keep Apprise's log records out of the application's handlers.
+# The HTTP libraries Apprise's plugins send through; urllib3 logs `POST /path?query` at DEBUG.
+_TRANSPORTS = ("urllib3", "requests", "httpx", "httpcore")
+# Set (to a list collecting fixed-phrase failure reasons) while one of our sends runs. Apprise
+# copies the context into its worker threads, so records logged there see it too.
+_send_notes: ContextVar[list[str] | None] = ContextVar("acewatch_send_notes", default=None)
 
-    Apprise logs request URLs, GET parameters and payloads at DEBUG and some
-    hosts at WARNING; with `secure_logging` it masks passwords but not, for
-    instance, `?-token=` parameters or `+Header` values. Its records therefore
-    stop at its own logger (where Apprise's per-call capture still sees them,
-    and we read only status codes from that). Called before every use rather
-    than once, because a later `logging.config.dictConfig` may reset it.
+
+def _reason(message: str) -> str | None:
+    """A fixed phrase for an Apprise failure message, never any of its text."""
+    code = re.search(r"error=(\d{3})\b", message)
+    if code:
+        return f"HTTP {code.group(1)}"
+    lowered = message.lower()
+    if "connection error" in lowered:
+        return "connection error"
+    if "recipient" in lowered and "refused" in lowered:
+        return "recipient refused"
+    return None
+
+
+class _KeepSecrets(logging.Filter):
+    """Drops log records that may quote an alert URL before any handler sees them.
+
+    Apprise logs URLs, GET parameters, headers and payloads (its
+    `secure_logging` masks passwords only), and urllib3 logs the request line
+    with its query string. A logger filter runs before every handler,
+    including handlers attached directly to that logger (as pytest and some
+    logging setups do), so no configuration can route these records out.
+    Apprise's records are always dropped; a transport's only during our sends.
     """
-    _stop_at(logging.getLogger("apprise"))
+
+    def __init__(self, always: bool):
+        super().__init__()
+        self.always = always
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        notes = _send_notes.get()
+        if notes is None:
+            return not self.always
+        if self.always:
+            try:
+                reason = _reason(record.getMessage())
+            except Exception:
+                reason = None
+            if reason:
+                notes.append(reason)
+        return False
 
 
-def _stop_at(logger: logging.Logger) -> None:
-    logger.propagate = False
-    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
-        # Without any handler, logging's last resort would print warnings to stderr.
-        logger.addHandler(logging.NullHandler())
+_APPRISE_FILTER, _TRANSPORT_FILTER = _KeepSecrets(always=True), _KeepSecrets(always=False)
 
 
-# The HTTP libraries Apprise's plugins send through log the request line, query string included.
-_TRANSPORT_LOGGERS = ("urllib3", "requests", "httpx", "httpcore")
-_quiet_lock = threading.Lock()
-_quiet_depth = 0
-_saved_propagate: dict[str, bool] = {}
+def _guard_logs() -> None:
+    """Put the filters on Apprise's and the transports' loggers (filters do not inherit).
 
-
-@contextmanager
-def _quiet_transports():
-    """While sends run, HTTP library records stop at their own loggers.
-
-    urllib3 logs `POST /hook/<path token>?token=<secret>` at DEBUG. Unlike
-    Apprise's logger these are shared with the rest of the process, so they
-    are muted only while a send is in flight (nested and concurrent sends
-    share one window; records other threads log through them meanwhile are
-    dropped too, a price worth paying over leaking a token).
+    Re-run before every use: it is idempotent and cheap, and catches loggers
+    created since (a plugin's first import, say).
     """
-    global _quiet_depth
-    with _quiet_lock:
-        if _quiet_depth == 0:
-            for name in _TRANSPORT_LOGGERS:
-                logger = logging.getLogger(name)
-                _saved_propagate[name] = logger.propagate
-                _stop_at(logger)
-        _quiet_depth += 1
-    try:
-        yield
-    finally:
-        with _quiet_lock:
-            _quiet_depth -= 1
-            if _quiet_depth == 0:
-                for name, propagate in _saved_propagate.items():
-                    logging.getLogger(name).propagate = propagate
-                _saved_propagate.clear()
+    for name in ("apprise", *_TRANSPORTS):
+        logging.getLogger(name)
+    for name, logger in list(logging.root.manager.loggerDict.items()):
+        if not isinstance(logger, logging.Logger):
+            continue
+        root = name.split(".", 1)[0]
+        keeper = _APPRISE_FILTER if root == "apprise" else _TRANSPORT_FILTER if root in _TRANSPORTS else None
+        if keeper is not None and keeper not in logger.filters:
+            logger.addFilter(keeper)
 
 
 def _asset() -> apprise.AppriseAsset:
@@ -162,7 +174,7 @@ def _asset() -> apprise.AppriseAsset:
 
 def _instantiate(url: str, asset: apprise.AppriseAsset | None = None):
     """The Apprise plugin for `url`, or None when it is not a usable Apprise URL."""
-    _silence_apprise()
+    _guard_logs()
     try:
         return apprise.Apprise.instantiate(url, asset=asset or _asset(), suppress_exceptions=True)
     except Exception:  # a plugin bug must not surface an exception that quotes the URL
@@ -203,7 +215,16 @@ def masked_label(url: str) -> str:
     except Exception:
         return _scheme_only(url)
     path = "/".join(_mask_segment(unquote(part)) for part in private.path.split("/"))
-    return for_terminal(f"{private.scheme}://{unquote(private.netloc)}{path.rstrip('/')}")
+    return for_terminal(f"{private.scheme}://{_mask_netloc(unquote(private.netloc))}{path.rstrip('/')}")
+
+
+def _mask_netloc(netloc: str) -> str:
+    """Apprise shows the user name; some webhooks put their token there (`json://TOKEN@host`)."""
+    userinfo, at, hostport = netloc.rpartition("@")
+    if not at:
+        return netloc
+    user, colon, password = userinfo.partition(":")
+    return f"{_mask_segment(user)}{colon}{'****' if colon else ''}@{hostport}"
 
 
 def _clean(urls: Iterable[str]) -> list[str]:
@@ -221,49 +242,42 @@ def validate_urls(urls: Sequence[str]) -> list[str]:
     return problems
 
 
-def _failure_reason(result) -> str:
-    """A short reason from fixed phrases; Apprise's own messages may quote hosts or tokens."""
+def _failure_reason(result, notes: list[str]) -> str:
+    """A short reason made of fixed phrases (see `_reason`) and the result's status."""
     status = getattr(result, "status", None)
     if status is not None and status.name == "TIMEOUT":
         return "timed out"
-    messages = []
-    try:
-        messages = [entry.message for entry in result.logs()]
-    except Exception:
-        pass
-    for message in messages:
-        code = re.search(r"error=(\d{3})\b", message)
-        if code:
-            return f"HTTP {code.group(1)}"
-    text = " ".join(messages).lower()
-    if "connection error" in text or "socket exception" in text:
-        return "connection error"
-    if "refused" in text:
-        return "recipient refused"
-    return f"not delivered ({status.name.lower() if status is not None else 'unknown'})"
+    if notes:
+        return notes[0]
+    return f"not delivered ({status.name.lower() if status is not None else 'unknown status'})"
 
 
 def _send(url: str, title: str, body: str, timeout: float = SEND_TIMEOUT) -> str | None:
     """Send one message to one URL; None on success, else a masked reason."""
-    asset = _asset()
-    service = _instantiate(url, asset)
-    if service is None:
-        return "not a valid Apprise URL"
-    notifier = apprise.Apprise(asset=asset)
-    notifier.add(service)
-    _silence_apprise()
+    notes: list[str] = []
+    token = _send_notes.set(notes)
     try:
-        with _quiet_transports():
+        asset = _asset()
+        service = _instantiate(url, asset)
+        if service is None:
+            return "not a valid Apprise URL"
+        if "overflow=" not in urlsplit(url).query.lower():
+            # A long digest is split into several messages rather than rejected by services
+            # with a size limit (Discord, Slack, Telegram...), which would fail on every retry.
+            service.overflow_mode = apprise.OverflowMode.SPLIT
+        notifier = apprise.Apprise(asset=asset)
+        notifier.add(service)
+        try:
             result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
                                      timeout=timeout)
-    except Exception as exc:  # the exception text may quote the URL: keep only its type
-        return f"delivery raised {type(exc).__name__}"
-    try:
-        return None if result else _failure_reason(result)
+        except Exception as exc:  # the exception text may quote the URL: keep only its type
+            return f"delivery raised {type(exc).__name__}"
+        try:
+            return None if result else _failure_reason(result, notes)
+        finally:
+            getattr(result, "close", lambda: None)()
     finally:
-        close = getattr(result, "close", None)
-        if close:
-            close()
+        _send_notes.reset(token)
 
 
 def send_test(urls: Sequence[str], *, timeout: float = SEND_TIMEOUT) -> list[tuple[str, bool, str | None]]:

@@ -76,9 +76,20 @@ def run(ctx: typer.Context,
     from monitor.cycle import run_cycle
 
     config: Config = ctx.obj
+    check_alert_urls(config)
     report = run_cycle(config, open_store(config), progress=progress)
     show_report(report, as_json)
     raise typer.Exit(0 if report.healthy else 3)
+
+
+def check_alert_urls(config: Config) -> None:
+    """Refuse to start a run whose alerts could not be delivered (the URL is masked)."""
+    if config.alerts.urls:
+        from monitor.alerts import validate_urls
+
+        problems = validate_urls(config.alerts.urls)
+        if problems:
+            fail("; ".join(problems))
 
 
 def show_report(report, as_json: bool) -> None:
@@ -178,6 +189,40 @@ def demo(ctx: typer.Context,
     show_report(report, as_json)
     if not as_json:
         console().print("\nTry: acewatch check \"Meta Front-End Developer\"   or   acewatch changes --json")
+
+
+@app.command()
+def notify(ctx: typer.Context,
+           test: bool = typer.Option(False, "--test", help="Send a test message to every alert URL."),
+           as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")) -> None:
+    """Deliver pending alert digests now (they are retried on every run), or send a test message.
+
+    Alert URLs are Apprise URLs from [alerts] urls or ACEWATCH_ALERT_URLS; they
+    are shown masked. Exit status: 0 when every delivery succeeded, 1 otherwise.
+    """
+    from monitor.alerts import deliver_pending, send_test
+
+    config: Config = ctx.obj
+    if not config.alerts.urls:
+        fail("no alert URLs configured ([alerts] urls in the config file, or ACEWATCH_ALERT_URLS)")
+    check_alert_urls(config)
+    if test:
+        rows = [{"channel": label, "ok": ok, "error": error} for label, ok, error in send_test(config.alerts.urls)]
+    else:
+        report = deliver_pending(open_store(config), config.alerts.urls)
+        rows = [{"channel": r.channel_label, "ok": r.outcome == "sent", "error": r.error, "cycle": r.cycle_id}
+                for r in report.results]
+    if as_json:
+        print_json(rows)
+    else:
+        from monitor.text import for_terminal
+
+        for row in rows:
+            typer.echo(f"{'sent' if row['ok'] else 'FAILED'}  {for_terminal(row['channel'])}"
+                       + (f"  ({for_terminal(row['error'])})" if row["error"] else ""))
+        if not rows:
+            typer.echo("nothing pending")
+    raise typer.Exit(0 if all(row["ok"] for row in rows) else 1)
 
 
 def main() -> None:

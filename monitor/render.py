@@ -33,6 +33,9 @@ def report_dict(report) -> dict[str, Any]:
             "runs": {source: {"id": run.id, "outcome": run.outcome, "healthy": run.healthy,
                               "pages": run.pages, "records": run.records, "errors": run.errors,
                               "health": run.health_report} for source, run in report.runs.items()},
+            "alerts": None if report.deliveries is None else {
+                "sent": report.deliveries.sent, "failed": report.deliveries.failed,
+                "skipped": report.deliveries.skipped},
             **{k: v for k, v in events_dict(report.cycle_id, report.events).items() if k != "cycle"}}
 
 
@@ -61,6 +64,9 @@ def show_cycle(report) -> None:
         out.print(f"{len(report.matches)} Coursera programs matched; {recommended} carry an ACE recommendation "
                   "under their exact name")
     show_events(report.cycle_id, report.events)
+    if report.deliveries is not None:
+        out.print(f"alerts: {report.deliveries.sent} sent, {report.deliveries.failed} failed (retried next run), "
+                  f"{report.deliveries.skipped} skipped")
 
 
 def show_check(answer: dict[str, Any]) -> None:

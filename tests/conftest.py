@@ -55,8 +55,6 @@ def db_url(request, tmp_path):
     try:
         yield url
     finally:
-        from sqlalchemy import create_engine  # noqa: F401  (engines are disposed by the tests)
-
         _drop_pg_database(admin, name)
 
 
