@@ -1,6 +1,7 @@
 """Benchmark catalog-wide name matching against a naive per-pair loop.
 
 Run:  /work/venv/bin/python bench/match.py [--sizes 1k,10k,40k,100k] [--seed 7]
+      /work/venv/bin/python bench/match.py --check-startup   (only `acewatch check` start-up)
 
 For each ACE catalog size it generates (seeded) a realistic catalog of ACE
 exhibit names across a few hundred organizations and 5,000 Coursera titles:
@@ -303,13 +304,15 @@ def parse_sizes(text: str) -> list[int]:
     return out
 
 
-def bench_check_startup() -> None:
-    """PLACEHOLDER: ``acewatch check`` start-up (fresh process, < 0.3 s) will be measured here.
+def bench_check_startup(size: int = 40_000, repeats: int = 15, seed: int = 7) -> bool:
+    """``acewatch check`` start-up: a fresh process on a 40k-exhibit store, target < 0.3 s median.
 
-    To be added by the owner of ``monitor/cli.py``; the matching part above
-    does not depend on it.
+    Implemented in bench/check_startup.py (store generation, timing table,
+    import check); ``--check-startup`` runs only this part.
     """
-    print("\n## acewatch check start-up\n(not measured yet: to be added with monitor/cli.py)")
+    from check_startup import bench_check_startup as run
+
+    return run(size, repeats, seed)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -318,7 +321,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--titles", type=int, default=N_TITLES)
     ap.add_argument("--no-naive", action="store_true", help="skip the naive loop")
+    ap.add_argument("--check-startup", action="store_true",
+                    help="only time `acewatch check` start-up (bench/check_startup.py: 40k exhibits)")
     args = ap.parse_args(argv)
+    if args.check_startup:
+        raise SystemExit(0 if bench_check_startup(seed=args.seed) else 1)
 
     rows = []
     for size in parse_sizes(args.sizes):

@@ -13,7 +13,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.names import Candidate, best_candidates
+from monitor.names import Candidate, CandidateIndex, StoredNameIndex, best_candidates, name_key_version
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from store.reader import StoreReader
 
@@ -88,8 +88,7 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
         raise CheckInputError("no ACE evidence in this store yet: run `acewatch run` (or `acewatch demo`) first")
     query = resolve(text, reader, snapshot.coursera_run_id, site_hosts)
     today = today or datetime.now(timezone.utc).date()
-    names = [Candidate(key=cid, name=title, org=org) for cid, title, org in reader.exhibit_names(snapshot.ace_run_id)]
-    scored = best_candidates(query.name, names, limit=limit, query_org=query.org)
+    scored = best_candidates(query.name, name_index(reader, snapshot.ace_run_id), limit=limit, query_org=query.org)
     exhibits = reader.exhibits(snapshot.ace_run_id, [s.candidate.key for s in scored])
     candidates = [_candidate(s, exhibits[s.candidate.key], today) for s in scored]
     best = candidates[0] if candidates else None
@@ -106,6 +105,19 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
     }
     answer["exit_code"] = exit_code(answer)
     return answer
+
+
+def name_index(reader: StoreReader, ace_run_id: int) -> StoredNameIndex | CandidateIndex:
+    """The run's ACE names as the nightly cycle prepared them; prepared here when the store has no such index.
+
+    The stored index (written by `monitor.cycle`) saves normalising every ACE
+    name on each check (~0.2 s for 40k names); both give the same answer.
+    """
+    stored = reader.name_keys(ace_run_id, name_key_version())
+    if stored is not None:
+        return StoredNameIndex(stored)
+    names = reader.exhibit_names(ace_run_id)
+    return CandidateIndex([Candidate(key=cid, name=title, org=org) for cid, title, org in names])
 
 
 def _candidate(scored, exhibit: dict[str, Any], today: date) -> dict[str, Any]:

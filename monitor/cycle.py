@@ -17,8 +17,10 @@ from monitor.crawl import SOURCES, crawl_sources
 from monitor.diff import RECOMMENDED, ace_events, coursera_events, event, expiring_events, match_events
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
+from monitor.names import name_key_rows
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle
+from store.names_index import write_name_index
 from store.runs import get_run, latest_healthy_run, load_snapshot, recent_runs, set_health
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class CycleReport:
     runs: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     matches: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: Any = None  # monitor.alerts.DeliveryReport, when alert URLs are configured
 
     @property
     def healthy(self) -> bool:
@@ -49,6 +52,8 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     cycle_id = begin_cycle(engine, ace_run and ace_run.id, coursera_run and coursera_run.id,
                            previous and previous.id)
     exhibits = load_snapshot(engine, "ace", ace_run.id) if ace_run else []
+    if ace_run:  # the names `check` searches, prepared once per run (a no-op when already written)
+        write_name_index(engine, ace_run.id, name_key_rows(exhibits))
     programs = load_snapshot(engine, "coursera", coursera_run.id) if coursera_run else []
     matches = compute_matches(programs, exhibits, ace_run) if ace_run and coursera_run else []
     if previous is not None:
@@ -57,8 +62,21 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
         events += expiring_events(exhibits, ace_run, config.alerts.expiring_within_days,
                                   announced(engine, "recommendation_expiring"))
     finish_cycle(engine, cycle_id, matches, events)
+    deliveries = send_alerts(config, engine, cycle_id, events)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
-    return CycleReport(cycle_id, runs, events, matches)
+    return CycleReport(cycle_id, runs, events, matches, deliveries)
+
+
+def send_alerts(config: Config, engine: Engine, cycle_id: int, events: list[dict[str, Any]]):
+    """Queue this cycle's digest, then deliver everything pending (earlier failures too)."""
+    from monitor.alerts import deliver_pending, queue_digest
+    from monitor.feed import write_feed
+
+    queue_digest(engine, cycle_id, events, config.alerts.urls)
+    report = deliver_pending(engine, config.alerts.urls) if config.alerts.urls else None
+    if config.alerts.feed_path:
+        write_feed(engine, config.alerts.feed_path)
+    return report
 
 
 def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[dict[str, Any]]:

@@ -1024,7 +1024,7 @@ def name_key_rows(exhibits: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, A
 
 
 class StoredNames(Protocol):
-    """A run's stored name keys, as ``store.reader.StoredNameKeys`` answers for them (plain SQL)."""
+    """A run's stored name keys, as ``store.reader.StoredNameKeys`` serves them (no SQLAlchemy)."""
 
     def same_norm(self, norm: str) -> Sequence[int]:
         """Positions of the names with this normalised text."""

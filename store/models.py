@@ -174,15 +174,32 @@ class RunLock(SQLModel, table=True):
     expires_at: datetime
 
 
-class NameKey(SQLModel, table=True):
-    """One ACE exhibit name of a run, prepared for matching once by the nightly cycle.
+class NameIndex(SQLModel, table=True):
+    """A run's ACE names prepared once for matching by the nightly cycle: what `acewatch check` searches.
 
-    `acewatch check` searches these rows instead of normalising every ACE
-    name again on each call (see `monitor.names.StoredNameIndex`). A run's
-    rows are written whole, once (`store.names_index.write_name_index`);
-    `position` is the order `check` searches them in; `key_version` is the
-    fingerprint of the code that prepared them, and rows of another
-    fingerprint are ignored (check then prepares the names itself).
+    One row per indexed ACE run, written in the same transaction as its
+    `NameKey` rows (`store.names_index.write_name_index`). `cores` and `orgs`
+    are the search columns of every name, newline-joined in `position` order,
+    so a check reads them as two strings instead of 40k rows. `key_version`
+    fingerprints the code that prepared the names; an index of another
+    fingerprint is ignored (check then prepares the names itself).
+    """
+
+    __tablename__ = "name_index"
+
+    ace_run_id: int = Field(primary_key=True, foreign_key="crawl_run.id", ondelete="CASCADE")
+    key_version: str = Field(max_length=64)
+    names: int = 0
+    cores: str = ""  # content-word keys (monitor.names.PreparedName.core), one a line
+    orgs: str = ""   # canonical organization keys, one a line ("" for unknown)
+    written_at: datetime
+
+
+class NameKey(SQLModel, table=True):
+    """One ACE exhibit name of an indexed run: a `monitor.names.PreparedName`, stored.
+
+    `position` is the order `check` searches the run's names in (by cid);
+    only the names a check shortlists are read whole.
     """
 
     __tablename__ = "name_key"
@@ -190,11 +207,10 @@ class NameKey(SQLModel, table=True):
         Index("ix_name_key_ace_run_id", "ace_run_id", "position", unique=True),
         UniqueConstraint("ace_run_id", "cid"),
         Index("ix_name_key_run_norm", "ace_run_id", "norm"),
-        Index("ix_name_key_run_org", "ace_run_id", "org", "position"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    ace_run_id: int = Field(foreign_key="crawl_run.id", ondelete="CASCADE")
+    ace_run_id: int = Field(foreign_key="name_index.ace_run_id", ondelete="CASCADE")
     position: int
     cid: str = Field(max_length=64)
     title: str
@@ -207,4 +223,3 @@ class NameKey(SQLModel, table=True):
     org: str | None = None  # canonical organization (given, else the leading vendor)
     vendor: str | None = None
     org_label: str | None = None
-    key_version: str = Field(max_length=64)

@@ -70,6 +70,7 @@ class StoreReader:
             raise ReaderError(f"no acewatch database at {path or url}: run `acewatch run` (or `acewatch demo`) first")
         self.connection = sqlite3.connect(f"file:{Path(path).expanduser()}?mode=ro", uri=True)
         self.marker = "?"
+        self.backend = "sqlite"
 
     def _open_postgres(self, url: str) -> None:
         import psycopg
@@ -79,6 +80,7 @@ class StoreReader:
         except psycopg.Error as exc:
             raise ReaderError(f"cannot open database {_safe(url)}: {str(exc).strip().splitlines()[0]}") from None
         self.marker = "%s"
+        self.backend = "postgresql"
 
     def query(self, sql: str, params: tuple = ()) -> list[tuple]:
         try:
@@ -101,9 +103,37 @@ class StoreReader:
         return Snapshot(cycle_id, ace_run, coursera_run, _parse_time(ace_at), _parse_time(coursera_at))
 
     def exhibit_names(self, run_id: int) -> list[tuple[str, str, str]]:
-        """(cid, title, organization) of every exhibit in a run: the candidates for a name."""
-        return self.query("SELECT cid, title, organization FROM ace_exhibit WHERE run_id = ? AND title <> ''",
+        """(cid, title, organization) of every exhibit in a run: the candidates for a name.
+
+        Ordered by cid in Python (not by the database's collation), the order
+        of the stored name index, so both break ties between equal candidates alike.
+        """
+        rows = self.query("SELECT cid, title, organization FROM ace_exhibit WHERE run_id = ? AND title <> ''",
                           (run_id,))
+        return sorted(rows, key=lambda row: row[0])
+
+    def has_table(self, name: str) -> bool:
+        if self.backend == "sqlite":
+            return bool(self.query("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
+        return bool(self.query("SELECT to_regclass(?) IS NOT NULL", (name,))[0][0])
+
+    def name_keys(self, run_id: int, version: str) -> StoredNameKeys | None:
+        """The run's stored name index, if the nightly cycle wrote one with this `version`.
+
+        None for a store older than the index (no table), a run not indexed,
+        or indexed by other code (another fingerprint): `check` then prepares
+        the names itself, slower but with the same answer.
+        """
+        if not self.has_table("name_index"):
+            return None
+        rows = self.query("SELECT key_version, names, cores, orgs FROM name_index WHERE ace_run_id = ?", (run_id,))
+        if not rows or rows[0][0] != version:
+            return None
+        _, names, cores, orgs = rows[0]
+        cores, orgs = cores.split("\n"), orgs.split("\n")
+        if not names or len(cores) != names or len(orgs) != names:
+            return None
+        return StoredNameKeys(self, run_id, cores, orgs)
 
     def exhibits(self, run_id: int, cids: list[str]) -> dict[str, dict[str, Any]]:
         if not cids:
@@ -132,3 +162,46 @@ class StoreReader:
 
     def close(self) -> None:
         self.connection.close()
+
+
+class StoredNameKeys:
+    """One run's name index (see `store.names_index`), as `monitor.names.StoredNameIndex` asks for it.
+
+    The content-word and organization keys of every name come in two strings
+    (`name_index.cores`/`.orgs`, one key a line, in `position` order); whole
+    `name_key` rows are read only for a check's shortlist, about 20 names.
+    """
+
+    #: Columns of a key row: monitor.names.NAME_KEY_FIELDS (a test keeps them equal).
+    FIELDS = ("cid", "title", "organization", "norm", "applied", "core_words", "core", "org", "vendor", "org_label")
+
+    def __init__(self, reader: StoreReader, run_id: int, cores: list[str], orgs: list[str]):
+        self.reader = reader
+        self.run_id = run_id
+        self.cores = cores
+        self.orgs = orgs  # "" for a name of unknown organization
+
+    def same_norm(self, norm: str) -> list[int]:
+        return sorted(position for (position,) in self.reader.query(
+            "SELECT position FROM name_key WHERE ace_run_id = ? AND norm = ?", (self.run_id, norm)))
+
+    def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
+        """Names of `org`, then of unknown organization; every name (None) when `org` is None or has none."""
+        if org:
+            own = [i for i, key in enumerate(self.orgs) if key == org]
+            if own:
+                pool = own + [i for i, key in enumerate(self.orgs) if not key]
+                return pool, [self.cores[i] for i in pool]
+        return None, self.cores
+
+    def key_rows(self, positions) -> dict[int, dict[str, Any]]:
+        positions = sorted(positions)
+        if not positions:
+            return {}
+        marks = ",".join("?" * len(positions))
+        rows = self.reader.query(f"SELECT position, {', '.join(self.FIELDS)} FROM name_key "
+                                 f"WHERE ace_run_id = ? AND position IN ({marks})", (self.run_id, *positions))
+        if len(rows) != len(positions):
+            raise ReaderError(f"the name index of ACE run {self.run_id} in {_safe(self.reader.url)} is incomplete; "
+                              "`acewatch run` rewrites it")
+        return {row[0]: dict(zip(self.FIELDS, row[1:])) for row in rows}
