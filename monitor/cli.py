@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import sys
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any, Optional
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     no_args_is_help=True, add_completion=False, rich_markup_mode=None)
 
 EXIT_ERROR = 6
+EXIT_LOCKED = 7
 MAX_INPUT = 1 << 20
 
 
@@ -73,15 +75,30 @@ def run(ctx: typer.Context,
     """Crawl ACE and Coursera, match names, diff against the last run and print the digest.
 
     Exit status: 0 when both crawls were healthy, 3 when a source was unhealthy
-    (its changes are held back until a healthy run), 6 on a store/config error.
+    (its changes are held back until a healthy run), 6 on a store/config error,
+    7 when another run holds the lock.
     """
     from monitor.cycle import run_cycle
 
     config: Config = ctx.obj
     check_alert_urls(config)
-    report = run_cycle(config, open_store(config), progress=progress)
+    engine = open_store(config)
+    with exclusive_run(config, engine):
+        report = run_cycle(config, engine, progress=progress)
     show_report(report, as_json)
     raise typer.Exit(0 if report.healthy else 3)
+
+
+@contextmanager
+def exclusive_run(config: Config, engine):
+    """Hold the store's run lock, so cron, the daemon and a person never crawl at once."""
+    from store.locks import LockHeld, run_lock, ttl_for
+
+    try:
+        with run_lock(engine, ttl=ttl_for(config.crawl.timeout_seconds)):
+            yield
+    except LockHeld as exc:
+        fail(str(exc), EXIT_LOCKED)
 
 
 def check_alert_urls(config: Config) -> None:
@@ -181,7 +198,7 @@ def demo(ctx: typer.Context,
 
     config: Config = ctx.obj
     engine = open_store(config)
-    with FixtureSite(day="day1") as site:
+    with exclusive_run(config, engine), FixtureSite(day="day1") as site:
         demo_config = config.with_sites(site.urls, site.ace_organization_ids)
         for day in ("day1", "day2"):
             site.set_day(day)
@@ -295,6 +312,14 @@ def fast_check(argv: list[str]) -> int | None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return 0
+
+
+from monitor.server_cli import export, history, schedule, status  # noqa: E402  (commands for servers)
+
+app.command()(schedule)
+app.command()(status)
+app.command()(history)
+app.command()(export)
 
 
 def main() -> None:

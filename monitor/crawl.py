@@ -42,10 +42,13 @@ def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOU
     """Crawl `sources` in a child process; return the run id of each (finished or failed)."""
     run_ids = {source: begin_run(engine, source, base_url(config, source)) for source in sources}
     spec = crawl_spec(config, run_ids, sources, progress, known_exhibit_urls(engine, config.ace.base_url))
-    problem = _run_child(spec, config.crawl.timeout_seconds)
-    for source, run_id in run_ids.items():
-        if get_run(engine, run_id).outcome == "running":
-            fail_run(engine, run_id, problem or "crawler exited without storing its snapshot")
+    problem = "crawl interrupted"
+    try:
+        problem = _run_child(spec, config.crawl.timeout_seconds)
+    finally:  # also on Ctrl-C/SIGTERM: no run is left `running`
+        for source, run_id in run_ids.items():
+            if get_run(engine, run_id).outcome == "running":
+                fail_run(engine, run_id, problem or "crawler exited without storing its snapshot")
     return run_ids
 
 

@@ -144,18 +144,27 @@ def next_run(engine: Engine, now: datetime) -> dict[str, Any] | None:
             "overdue": at < now - OVERDUE_AFTER}
 
 
-def delivery_counts(engine: Engine) -> dict[str, int]:
-    """Alert outbox backlog: pending digests, and those of them that already failed at least once."""
+def delivery_counts(engine: Engine) -> dict[str, Any]:
+    """Alert outbox backlog: pending digests, those of them that already failed, and the newest error.
+
+    A failed send goes back to `pending` with attempts + 1 (monitor.alerts), so
+    "failing" is pending with attempts > 0; its last_error is already masked.
+    """
     with engine.connect() as connection:
-        rows = connection.execute(select(Delivery.status, Delivery.attempts > 0, func.count())
-                                  .group_by(Delivery.status, Delivery.attempts > 0)).all()
-    counts = {"pending": 0, "failing": 0, "sent": 0}
-    for status, attempted, count in rows:
+        rows = connection.execute(select(Delivery.status, Delivery.attempts, func.count())
+                                  .group_by(Delivery.status, Delivery.attempts)).all()
+        last_error = connection.execute(
+            select(Delivery.last_error).where(Delivery.status == "pending", Delivery.attempts > 0,
+                                              Delivery.last_error.is_not(None))
+            .order_by(Delivery.id.desc()).limit(1)).scalar()
+    counts: dict[str, Any] = {"pending": 0, "failing": 0, "sending": 0, "sent": 0}
+    for status, attempts, count in rows:
         if status == "pending":
             counts["pending"] += count
-            counts["failing"] += count if attempted else 0
-        elif status == "sent":
-            counts["sent"] += count
+            counts["failing"] += count if attempts else 0
+        elif status in counts:
+            counts[status] += count
+    counts["last_error"] = last_error
     return counts
 
 
@@ -180,7 +189,9 @@ def status_problems(data: dict[str, Any], max_age_days: float | None) -> list[st
     if data["next_run"] and data["next_run"]["overdue"]:
         problems.append(f"the scheduled run due {data['next_run']['at']} is overdue: is `acewatch schedule` running?")
     if data["deliveries"]["failing"]:
-        problems.append(f"{data['deliveries']['failing']} alert deliveries are failing")
+        error = data["deliveries"]["last_error"]
+        problems.append(f"{data['deliveries']['failing']} alert deliveries are failing"
+                        + (f" (last error: {error})" if error else ""))
     if data["lock"] and data["lock"]["expired"]:
         problems.append(f"the run lock of {data['lock']['holder']} expired: that run died without releasing it")
     return problems
@@ -392,12 +403,15 @@ def export_data(engine: Engine) -> dict[str, Any]:
 
 
 def export_row(program: dict, match: dict | None, exhibits: dict[str, dict], as_of: str) -> dict[str, Any]:
+    """One program's row. `credits` only when the program is recommended under its exact name:
+    a near match's exhibit credits are not the program's (ace_title says whose they are)."""
     match = match or {}
     verdict = match.get("verdict")
+    status = match.get("status", "unknown")
     exhibit = exhibits.get(match.get("cid")) if verdict and verdict != "none" else None
     return {"slug": program["slug"], "title": program["title"], "partner": program["partner"],
             "url": program["url"], "verdict": verdict, "differences": list(match.get("differences") or []),
-            "status": match.get("status", "unknown"), "credits": match.get("credits"),
+            "status": status, "credits": match.get("credits") if status == "recommended" else None,
             "ace_id": exhibit and exhibit["ace_id"], "ace_title": exhibit and exhibit["title"],
             "exhibit_url": exhibit and exhibit["url"], "as_of": as_of}
 

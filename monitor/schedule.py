@@ -24,6 +24,7 @@ reads the job table through `stored_next_run` without loading APScheduler.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import signal
@@ -33,6 +34,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
@@ -61,11 +63,19 @@ def child_timeout(config: Config) -> int:
     return int(config.crawl.timeout_seconds) + RUN_MARGIN_SECONDS
 
 
-def child_command(config_path: str | None) -> list[str]:
-    """The command for one run; the database URL travels in the environment."""
+def child_command(config_path: str | None, verbose: bool | None = None) -> list[str]:
+    """The command for one run; the database URL travels in the environment.
+
+    `--verbose` is passed on when the daemon itself logs at INFO (`acewatch -v
+    schedule`), so the run's progress lines reach the same log.
+    """
+    if verbose is None:
+        verbose = logging.getLogger().isEnabledFor(logging.INFO)
     command = [sys.executable, "-m", "monitor.cli"]
     if config_path:
         command += ["--config", config_path]
+    if verbose:
+        command.append("--verbose")
     return command + ["run", "--progress", "log"]
 
 
@@ -179,20 +189,20 @@ def run_job(config_path: str | None, timeout_seconds: float) -> int:
     return wait_child(child, timeout_seconds, threading.Event(), print)
 
 
-def wait_child(child: subprocess.Popen, timeout_seconds: float, stop: threading.Event, say) -> int:
-    """Wait for the child; on timeout or stop, SIGINT it, then SIGKILL it after a grace period."""
+def wait_child(child: subprocess.Popen, timeout_seconds: float, stop: threading.Event, say,
+               grace: float = STOP_GRACE_SECONDS) -> int:
+    """Wait for the child; on timeout or stop, SIGINT it, then SIGKILL it after `grace` seconds."""
     deadline = time.monotonic() + timeout_seconds
-    while child.poll() is None:
-        if stop.is_set():
-            return stop_child(child, say)
-        if time.monotonic() >= deadline:
-            say(f"run timed out after {timeout_seconds:g} s pid={child.pid}")
-            return stop_child(child, say)
+    while True:
         try:
-            child.wait(timeout=0.2)
+            return child.wait(timeout=0.2)
         except subprocess.TimeoutExpired:
             pass
-    return child.returncode
+        if stop.is_set():
+            return stop_child(child, say, grace)
+        if time.monotonic() >= deadline:
+            say(f"run timed out after {timeout_seconds:g} s pid={child.pid}")
+            return stop_child(child, say, grace)
 
 
 def stop_child(child: subprocess.Popen, say, grace: float = STOP_GRACE_SECONDS) -> int:
@@ -390,7 +400,7 @@ def serve(config: Config, engine: Engine, interval: float | None = None, max_run
     The child runs read the same config file this process loaded
     (`config.source`), and the same environment.
     """
-    config_path = config.source if config.source != "defaults" else None
+    config_path = str(Path(config.source).resolve()) if config.source != "defaults" else None
     daemon = Daemon(config, engine, config_path, interval=interval, max_runs=max_runs, out=out or sys.stderr)
     daemon.build()
     return daemon.serve()

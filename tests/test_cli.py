@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import ROOT, acewatch
 
-COMMANDS = ["run", "check", "changes", "demo"]
+COMMANDS = ["run", "check", "changes", "demo", "notify", "status", "history", "export", "schedule"]
 
 
 def test_top_level_help_lists_every_command(tmp_path):
