@@ -39,3 +39,33 @@ def events_by_type(events: list[dict]) -> dict[str, list[dict]]:
     for event in events:
         grouped.setdefault(event["type"], []).append(event)
     return grouped
+
+
+def fresh_store_url(request, tmp_path: Path) -> str:
+    """A new SQLite file or a new PostgreSQL database (dropped when `request` ends)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'acewatch.db'}"
+    from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
+
+    db_url, name = _fresh_pg_database(PG_ADMIN_URL)
+    request.addfinalizer(lambda: _drop_pg_database(PG_ADMIN_URL, name))
+    return db_url
+
+
+def crawl_two_days(request, tmp_path: Path) -> dict:
+    """Day 1 then day 2 of the fixture site, crawled for real into a fresh store of `request.param`."""
+    from fixtures.server import FixtureSite
+    from monitor.cycle import run_cycle
+    from store.database import open_engine
+
+    db_url = fresh_store_url(request, tmp_path)
+    engine = open_engine(db_url)
+    request.addfinalizer(engine.dispose)
+    with FixtureSite(day="day1") as site:
+        config = site_config(db_url, site, tmp_path)
+        day1 = run_cycle(config, engine, progress="off")
+        day1_requests = site.requests
+        site.set_day("day2")
+        day2 = run_cycle(config, engine, progress="off")
+    return {"db": db_url, "engine": engine, "day1": day1, "day2": day2, "home": tmp_path,
+            "requests": day1_requests}

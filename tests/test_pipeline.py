@@ -10,11 +10,8 @@ import json
 
 import pytest
 
-from fixtures.server import FixtureSite
-from monitor.cycle import run_cycle
-from store.database import open_engine
 from store.runs import load_snapshot
-from tests.support import EXPECTED_CHANGES, acewatch, events_by_type, site_config
+from tests.support import EXPECTED_CHANGES, acewatch, crawl_two_days, events_by_type
 
 CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 
@@ -22,24 +19,7 @@ CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def two_days(request, tmp_path_factory):
     """Crawl day 1 and day 2 into a fresh store; hand the tests both reports."""
-    tmp_path = tmp_path_factory.mktemp(request.param)
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{tmp_path / 'acewatch.db'}"
-    else:
-        from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
-
-        db_url, name = _fresh_pg_database(PG_ADMIN_URL)
-        request.addfinalizer(lambda: _drop_pg_database(PG_ADMIN_URL, name))
-    engine = open_engine(db_url)
-    with FixtureSite(day="day1") as site:
-        config = site_config(db_url, site, tmp_path)
-        day1 = run_cycle(config, engine, progress="off")
-        day1_requests = site.requests
-        site.set_day("day2")
-        day2 = run_cycle(config, engine, progress="off")
-        yield {"db": db_url, "engine": engine, "day1": day1, "day2": day2, "home": tmp_path,
-               "requests": day1_requests, "site_urls": site.urls}
-    engine.dispose()
+    return crawl_two_days(request, tmp_path_factory.mktemp(request.param))
 
 
 def test_both_days_crawl_healthy_and_complete(two_days):

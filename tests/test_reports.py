@@ -11,8 +11,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from fixtures.server import FixtureSite
-from monitor.cycle import run_cycle
 from monitor.reports import (EXPORT_FIELDS, csv_cell, export_csv, export_data, export_json, history_data,
                              sanitize, status_data, write_atomic)
 from monitor.schedule import JOB_ID, JOBS_TABLE, run_job
@@ -21,7 +19,7 @@ from store.database import open_engine
 from store.locks import acquire, release, utcnow
 from store.models import Delivery
 from store.runs import begin_run, fail_run, load_snapshot
-from tests.support import EXPECTED_CHANGES, ROOT, site_config
+from tests.support import EXPECTED_CHANGES, ROOT, crawl_two_days
 from tests.test_schedule import cli_command, cli_env
 
 CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
@@ -31,23 +29,9 @@ SECRET_URL = "postgresql://acewatch:s3cret-pw@db.example.org:5432/acewatch"
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def store(request, tmp_path_factory):
     """Day 1 and day 2 of the fixture site crawled for real into a fresh store."""
-    tmp_path = tmp_path_factory.mktemp(f"reports-{request.param}")
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{tmp_path / 'acewatch.db'}"
-    else:
-        from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
-
-        db_url, name = _fresh_pg_database(PG_ADMIN_URL)
-        request.addfinalizer(lambda: _drop_pg_database(PG_ADMIN_URL, name))
-    engine = open_engine(db_url)
-    with FixtureSite(day="day1") as site:
-        config = site_config(db_url, site, tmp_path)
-        day1 = run_cycle(config, engine, progress="off")
-        site.set_day("day2")
-        day2 = run_cycle(config, engine, progress="off")
-    assert day1.healthy and day2.healthy
-    yield {"db": db_url, "engine": engine, "day1": day1, "day2": day2, "home": tmp_path}
-    engine.dispose()
+    crawled = crawl_two_days(request, tmp_path_factory.mktemp(f"reports-{request.param}"))
+    assert crawled["day1"].healthy and crawled["day2"].healthy
+    return crawled
 
 
 # ---------------------------------------------------------------- status
