@@ -16,6 +16,10 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 8
 # Scrapy 2.19 creates this many asyncio tasks per response; 10 made a
 # link-following crawl 1.7x faster on this machine (see baselines.md).
 CONCURRENT_ITEMS = 10
+# Scrapy's check for `return value` in generator callbacks re-reads and re-parses the callback's
+# source (inspect + ast) for nearly every response: its cache is keyed by the bound method,
+# a new object per request. It was 5 % of a crawl; it only ever logs a lint-style warning.
+WARN_ON_GENERATOR_RETURN_VALUE = False
 DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
@@ -30,12 +34,26 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
 
+# No duplicate filter: the spiders ask for each page once themselves (exhibits by cid, programs
+# by id, API pages by offset). Scrapy's filter would silently drop a request redirected back to
+# a URL already fetched (a redirect loop), with neither callback nor errback: a page that never
+# answers would then read as an exhibit or program that disappeared. Without it such a request
+# ends in "max redirections reached", reaches the errback and is stored as `unknown`.
+DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
+
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 HTTPCACHE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 
 ITEM_PIPELINES = {"crawler.pipelines.SnapshotPipeline": 300}
+# Exhibit and program pages are parsed in a worker process on another core, closest to the
+# engine (after retries and redirects); the spiders get the same answers (crawler/parsing/offload.py).
+DOWNLOADER_MIDDLEWARES = {"crawler.parsing.offload.ParseAheadMiddleware": 10,
+                          # Scrapy's own lets requests that waited for robots.txt through (crawler/middlewares.py)
+                          "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+                          "crawler.middlewares.StrictRobotsTxtMiddleware": 100}
+ACEWATCH_PARSE_WORKERS = "auto"   # "auto": 1 with 2+ CPUs, else 0 (parse in the reactor thread)
 EXTENSIONS = {"crawler.progress.CrawlProgress": 500}
 
 LOG_LEVEL = "WARNING"

@@ -337,22 +337,34 @@ def _insert_once(connection: Connection, values: dict[str, Any]) -> int:
     return 1
 
 
+def digest_rows(cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str]) -> list[dict[str, Any]]:
+    """The outbox rows of a cycle's digest, one per usable channel (none for a cycle without events).
+
+    `store.cycles.finish_cycle(..., deliveries=digest_rows(...))` stores them in the
+    transaction that stores the cycle's events, so no crash can leave a cycle whose
+    events are committed and whose digest was never queued.
+    """
+    if not events:
+        return []
+    title, body, now = digest_title(events), render_text(list(events)), utcnow()
+    return [{"cycle_id": cycle_id, "channel": channel, "channel_label": masked_label(url), "title": title,
+             "body": body, "status": PENDING, "attempts": 0, "last_error": None, "created_at": now, "sent_at": None}
+            for channel, url in _usable_urls(urls).items()]
+
+
 def queue_digest(engine: Engine, cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str]) -> int:
     """Queue the cycle's digest once per configured channel; returns how many rows were new.
 
     Nothing is queued for a cycle without events. Re-queueing the same cycle
-    inserts nothing, so the caller may call this again after a crash.
+    inserts nothing, so the caller may call this again after a crash (or after
+    `finish_cycle` already stored the rows).
     """
-    if not events:
-        return 0
-    title, body, now = digest_title(events), render_text(list(events)), utcnow()
+    rows = digest_rows(cycle_id, events, urls)
     queued = 0
-    with engine.begin() as connection:
-        for channel, url in _usable_urls(urls).items():
-            queued += _insert_once(connection, {
-                "cycle_id": cycle_id, "channel": channel, "channel_label": masked_label(url),
-                "title": title, "body": body, "status": PENDING, "attempts": 0, "last_error": None,
-                "created_at": now, "sent_at": None})
+    if rows:
+        with engine.begin() as connection:
+            for row in rows:
+                queued += _insert_once(connection, row)
     if queued:
         log.info("cycle %s: digest queued for %d channel(s)", cycle_id, queued)
     return queued

@@ -83,12 +83,17 @@ def _from_catalog(text: str, kind: str, slug: str, reader: StoreReader, run_id: 
 def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.coursera.org", "coursera.org"),
           today: date | None = None, max_age_days: int = 8, limit: int = 5) -> dict[str, Any]:
     """The full answer as a JSON-able dict (schema in the README), with its exit code."""
+    reader.check_schema()
     snapshot = reader.latest_snapshot()
     if snapshot is None:
         raise CheckInputError("no ACE evidence in this store yet: run `acewatch run` (or `acewatch demo`) first")
     query = resolve(text, reader, snapshot.coursera_run_id, site_hosts)
     today = today or datetime.now(timezone.utc).date()
-    scored = best_candidates(query.name, name_index(reader, snapshot.ace_run_id), limit=limit, query_org=query.org)
+    try:
+        scored = best_candidates(query.name, name_index(reader, snapshot.ace_run_id), limit=limit,
+                                 query_org=query.org)
+    except ValueError as exc:  # e.g. "®" alone: nothing is left to compare after normalisation
+        raise CheckInputError(str(exc)) from None
     exhibits = reader.exhibits(snapshot.ace_run_id, [s.candidate.key for s in scored])
     candidates = [_candidate(s, exhibits[s.candidate.key], today) for s in scored]
     best = candidates[0] if candidates else None

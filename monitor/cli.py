@@ -83,10 +83,23 @@ def run(ctx: typer.Context,
     config: Config = ctx.obj
     check_alert_urls(config)
     engine = open_store(config)
-    with exclusive_run(config, engine):
+    with exclusive_run(config, engine), store_errors():
         report = run_cycle(config, engine, progress=progress)
     show_report(report, as_json)
     raise typer.Exit(0 if report.healthy else 3)
+
+
+@contextmanager
+def store_errors():
+    """A database that fails mid-run (server restarted, connection cut) is one line, exit 6."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        fail(f"the store failed during the run ({type(exc).__name__}): {reason}; "
+             "what was committed before is kept, run again")
 
 
 @contextmanager

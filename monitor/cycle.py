@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from monitor.alerts import digest_rows
 from monitor.config import Config
 from monitor.crawl import SOURCES, crawl_sources
 from monitor.diff import RECOMMENDED, ace_events, coursera_events, event, expiring_events, match_events
@@ -19,7 +20,7 @@ from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import name_key_rows
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
-from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle
+from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle, latest_event
 from store.names_index import write_name_index
 from store.runs import get_run, latest_healthy_run, load_snapshot, recent_runs, set_health
 
@@ -61,18 +62,18 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     if ace_run and (previous is None or previous.ace_run_id != ace_run.id):
         events += expiring_events(exhibits, ace_run, config.alerts.expiring_within_days,
                                   announced(engine, "recommendation_expiring"))
-    finish_cycle(engine, cycle_id, matches, events)
-    deliveries = send_alerts(config, engine, cycle_id, events)
+    # The digest is queued in the cycle's own transaction: no crash can lose an alert.
+    finish_cycle(engine, cycle_id, matches, events, deliveries=digest_rows(cycle_id, events, config.alerts.urls))
+    deliveries = send_alerts(config, engine)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
     return CycleReport(cycle_id, runs, events, matches, deliveries)
 
 
-def send_alerts(config: Config, engine: Engine, cycle_id: int, events: list[dict[str, Any]]):
-    """Queue this cycle's digest, then deliver everything pending (earlier failures too)."""
-    from monitor.alerts import deliver_pending, queue_digest
+def send_alerts(config: Config, engine: Engine):
+    """Deliver everything pending (this cycle's digest and earlier failures); refresh the feed."""
+    from monitor.alerts import deliver_pending
     from monitor.feed import write_feed
 
-    queue_digest(engine, cycle_id, events, config.alerts.urls)
     report = deliver_pending(engine, config.alerts.urls) if config.alerts.urls else None
     if config.alerts.feed_path:
         write_feed(engine, config.alerts.feed_path)
@@ -86,17 +87,19 @@ def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[
     checks = judge(run, history, config.health)
     healthy = all(check.ok for check in checks)
     set_health(engine, run_id, healthy, [check.to_dict() for check in checks])
-    earlier = [r for r in recent_runs(engine, source, limit=1, before_id=run_id)]
-    was_healthy = bool(earlier and earlier[0].healthy)
+    last_announced = latest_event(engine, source, ("source_unhealthy", "source_recovered"))
+    held_back = bool(last_announced and last_announced["type"] == "source_unhealthy")
     problems = "; ".join(check.message for check in checks if not check.ok)
     if not healthy:
         log.warning("source=%s run=%s unhealthy: %s", source, run_id, problems)
-    if not healthy and (was_healthy or not earlier):
+    # Transitions are judged against what was last announced, not the previous run:
+    # a run killed before it was judged must not make the next one "recover".
+    if not healthy and not held_back:
         return [event("source_unhealthy", source, source, f"{source} crawl", new=problems,
-                      url=run.base_url, runs=(earlier[0].id if earlier else None, run_id))]
-    if healthy and earlier and not was_healthy:
+                      url=run.base_url, runs=(last_announced and last_announced["to_run_id"], run_id))]
+    if healthy and held_back:
         return [event("source_recovered", source, source, f"{source} crawl", new="healthy",
-                      url=run.base_url, runs=(earlier[0].id, run_id))]
+                      url=run.base_url, runs=(last_announced["to_run_id"], run_id))]
     return []
 
 

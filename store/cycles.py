@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from store.models import ChangeEvent, Cycle, ProgramMatch
+from store.models import ChangeEvent, Cycle, Delivery, ProgramMatch
 from store.runs import utcnow
 
 
@@ -21,10 +21,13 @@ def begin_cycle(engine: Engine, ace_run_id: int | None, coursera_run_id: int | N
 
 
 def finish_cycle(engine: Engine, cycle_id: int, matches: Sequence[dict[str, Any]],
-                 events: Sequence[dict[str, Any]]) -> None:
-    """Store a cycle's matches and events and mark it finished, all or nothing."""
+                 events: Sequence[dict[str, Any]], deliveries: Sequence[dict[str, Any]] = ()) -> None:
+    """Store a cycle's matches, events and queued digests (`deliveries`, the alert outbox rows)
+    and mark it finished, all or nothing: a crash cannot leave events whose alert was never queued."""
     now = utcnow()
     with engine.begin() as connection:
+        if deliveries:
+            connection.execute(insert(Delivery.__table__), [dict(row) for row in deliveries])
         connection.execute(delete(ProgramMatch).where(ProgramMatch.cycle_id == cycle_id))
         if matches:
             connection.execute(insert(ProgramMatch.__table__), [
@@ -76,6 +79,20 @@ def cycle_events(engine: Engine, cycle_id: int | None = None, limit: int | None 
 def event_count(engine: Engine) -> int:
     with engine.connect() as connection:
         return int(connection.execute(select(func.count()).select_from(ChangeEvent)).scalar_one())
+
+
+def latest_event(engine: Engine, subject_key: str, types: Sequence[str]) -> dict[str, Any] | None:
+    """The newest stored event of one of `types` about `subject_key`, or None.
+
+    For health transitions: `source_recovered` answers the `source_unhealthy` last
+    announced, whatever runs (killed, interrupted) came in between.
+    """
+    table = ChangeEvent.__table__
+    query = (select(table).where(table.c.subject_key == subject_key, table.c.type.in_(list(types)))
+             .order_by(table.c.id.desc()).limit(1))
+    with engine.connect() as connection:
+        row = connection.execute(query).mappings().first()
+    return dict(row) if row else None
 
 
 def announced(engine: Engine, type_: str) -> set[tuple[str, str | None]]:

@@ -89,7 +89,9 @@ def acquire(engine: Engine, name: str, holder: str, ttl_seconds: float) -> bool:
         expires = now + timedelta(seconds=ttl_seconds)
         if _insert(engine, name, holder, now, expires):
             return True
-        if _take_over(engine, name, holder, now, expires):
+        current = holder_of(engine, name)
+        dead = current.holder if current is not None and holder_is_dead(current.holder) else None
+        if _take_over(engine, name, holder, now, expires, dead):
             return True
         if holder_of(engine, name) is not None:
             return False
@@ -107,12 +109,33 @@ def _insert(engine: Engine, name: str, holder: str, now: datetime, expires: date
         return False
 
 
-def _take_over(engine: Engine, name: str, holder: str, now: datetime, expires: datetime) -> bool:
-    """Claim an existing row only if it expired (or is ours): one atomic conditional UPDATE."""
+def holder_is_dead(holder: str) -> bool:
+    """True when `host:pid` names a process of this host that no longer exists (killed, crashed).
+
+    Such a lock would otherwise block every run until its TTL (an hour or more) ran out.
+    """
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _take_over(engine: Engine, name: str, holder: str, now: datetime, expires: datetime,
+               dead_holder: str | None = None) -> bool:
+    """Claim an existing row only if it expired, is ours, or its holder died: one atomic conditional UPDATE."""
+    claimable = [RunLock.expires_at < now, RunLock.holder == holder]
+    if dead_holder:
+        claimable.append(RunLock.holder == dead_holder)
     with engine.begin() as connection:
         result = connection.execute(
             update(RunLock)
-            .where(RunLock.name == name, or_(RunLock.expires_at < now, RunLock.holder == holder))
+            .where(RunLock.name == name, or_(*claimable))
             .values(holder=holder, acquired_at=now, expires_at=expires))
         return result.rowcount == 1
 

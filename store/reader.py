@@ -17,6 +17,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 
+def known_revisions() -> set[str]:
+    """Alembic revisions this code ships, from the migration file names (`0002_name_index.py`)
+    rather than Alembic itself, whose import would cost `check` its start-up budget."""
+    versions = Path(__file__).with_name("migrations") / "versions"
+    return {path.name.split("_", 1)[0] for path in versions.glob("[0-9]*_*.py")}
+
+
 class ReaderError(Exception):
     """The store cannot be read; the message never holds a password."""
 
@@ -91,6 +98,14 @@ class StoreReader:
             if "no such table" in str(exc) or "does not exist" in str(exc):
                 raise ReaderError(f"{_safe(self.url)} is not an acewatch database yet: run `acewatch run` first") from None
             raise ReaderError(f"cannot read {_safe(self.url)}: {str(exc).splitlines()[0]}") from None
+
+    def check_schema(self) -> None:
+        """Refuse a store written by a newer acewatch, as opening it for writing does."""
+        rows = self.query("SELECT version_num FROM alembic_version")
+        unknown = [row[0] for row in rows if row[0] not in known_revisions()]
+        if unknown:
+            raise ReaderError(f"the database {_safe(self.url)} has schema revision {unknown[0]}, newer than this "
+                              "acewatch knows; upgrade acewatch")
 
     def latest_snapshot(self) -> Snapshot | None:
         rows = self.query(

@@ -122,3 +122,22 @@ def test_racing_processes_exactly_one_wins(db_url, engine):
         winners = [holder for lock, holder, won in outcomes if lock == name and won]
         assert len(winners) == 1, (name, outcomes)
         assert holder_of(engine, name).holder == winners[0]
+
+
+def test_a_lock_left_by_a_dead_process_of_this_host_is_taken_over(db_url):
+    """A SIGKILLed run cannot release its lock; the next run must not wait for the TTL."""
+    import subprocess
+    import sys
+
+    from store.locks import acquire, default_holder, holder_of
+
+    engine = open_engine(db_url)
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    dead = default_holder(child.pid)
+    assert acquire(engine, "run", dead, ttl_seconds=3600)
+    assert acquire(engine, "run", default_holder(), ttl_seconds=60)
+    assert holder_of(engine, "run").holder == default_holder()
+    alive = default_holder()
+    assert not acquire(engine, "run", f"{alive.rsplit(':', 1)[0]}:1", ttl_seconds=60)  # pid 1 lives
+    engine.dispose()

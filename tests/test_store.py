@@ -83,3 +83,16 @@ def test_bad_database_urls_get_clear_errors_without_secrets(url, message):
 
 def test_mask_url_hides_password():
     assert "hunter2" not in mask_url("postgresql://me:hunter2@db.example/acewatch")
+
+
+def test_check_reader_knows_exactly_the_shipped_migrations():
+    """store.reader avoids importing Alembic; its list of revisions must still be Alembic's."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from store.database import MIGRATIONS
+    from store.reader import known_revisions
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert known_revisions() == {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}

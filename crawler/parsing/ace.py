@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from lxml import etree
 from lxml import html as lxml_html
 
 BLOCK_TAGS = {"p", "div", "li", "dt", "dd", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
@@ -53,12 +54,77 @@ class ExhibitParseError(ValueError):
     """The page is not a readable exhibit (layout changed, truncated, empty template)."""
 
 
+class EmptyExhibitTemplate(ExhibitParseError):
+    """The exhibit page's labels with no values: what ACE serves for an exhibit it does not have.
+
+    Only this confirms a loss; an empty body, a cut page or another page is a plain
+    ExhibitParseError (unreadable), never taken for the template.
+    """
+
+
+# The labels the template keeps (with empty values) once every value is gone.
+TEMPLATE_LABELS = (re.compile(r"^ACE\s*ID\s*:?$", re.I),
+                   re.compile(r"^ACE\s+Credit\s+Recommendation\s+Period\b", re.I))
+
+
+# Exhibit pages weigh about 80 KB, half of it SharePoint's inline scripts and styles, which
+# are never visible text. They are cut out of the bytes before parsing, the way an HTML
+# parser ends them (comments are kept: the walk below reads them as it always did).
+_RAW_START = re.compile(rb"<!--|<(script|style)\b", re.I)
+_RAW_END = {b"script": re.compile(rb"</script", re.I), b"style": re.compile(rb"</style", re.I)}
+_UTF8_PARSER = lxml_html.HTMLParser(recover=True, encoding="utf-8")
+
+
+def _without_scripts(markup: bytes) -> bytes:
+    """The page without its <script> and <style> elements (their tails stay)."""
+    kept: list[bytes] = []
+    pos = 0
+    while True:
+        found = _RAW_START.search(markup, pos)
+        if found is None:
+            kept.append(markup[pos:])
+            break
+        if found.group(1) is None:  # keep comments whole, so a "<script" inside one stays text
+            end = markup.find(b"-->", found.end())
+            stop = len(markup) if end < 0 else end + 3
+            kept.append(markup[pos:stop])
+            pos = stop
+            continue
+        kept.append(markup[pos:found.start()])
+        close = _RAW_END[found.group(1).lower()].search(markup, found.end())
+        if close is None:
+            break
+        tag_end = markup.find(b">", close.end())
+        pos = len(markup) if tag_end < 0 else tag_end + 1
+    return b"".join(kept)
+
+
+def _root(markup: str | bytes):
+    """The parsed page without scripts; bytes are decoded as the page declares (as lxml does)."""
+    if not markup:
+        return lxml_html.fromstring(b"<html></html>")
+    text = isinstance(markup, str)
+    raw = markup.encode("utf-8") if text else markup
+    stripped = _without_scripts(raw)
+    if not stripped.strip() and raw.strip():  # nothing but scripts: an empty page, not a parse error
+        stripped = b"<html></html>"
+    return lxml_html.fromstring(stripped, parser=_UTF8_PARSER) if text else lxml_html.fromstring(stripped)
+
+
 def visible_lines(markup: str | bytes) -> list[str]:
     """The page's visible text, one line per block, table cells joined by ' | '."""
-    root = lxml_html.fromstring(markup or b"<html></html>")
-    main = root.find(".//main") if root.find(".//main") is not None else root
+    return _visible_lines(_root(markup))
+
+
+def _main(root):
+    main = root.find(".//main")
+    return main if main is not None else root
+
+
+def _visible_lines(root) -> list[str]:
     lines: list[str] = []
     current: list[str] = []
+    append = current.append
 
     def flush():
         text = " ".join("".join(current).split())
@@ -67,28 +133,31 @@ def visible_lines(markup: str | bytes) -> list[str]:
         current.clear()
 
     def walk(element):
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if tag in SKIP_TAGS or (tag and element.get("hidden") is not None) or \
-                (tag == "input"):
+        tag = element.tag
+        if tag.__class__ is not str:
+            tag = ""
+        elif tag in SKIP_TAGS or tag == "input" or element.get("hidden") is not None:
             if element.tail:
-                current.append(element.tail)
+                append(element.tail)
             return
-        if tag in BLOCK_TAGS:
+        block = tag in BLOCK_TAGS
+        cell = tag in CELL_TAGS
+        if block:
             flush()
-        if tag in CELL_TAGS and current and "".join(current).strip():
-            current.append(" | ")
+        elif cell and current and "".join(current).strip():
+            append(" | ")
         if element.text:
-            current.append(element.text)
+            append(element.text)
         for child in element:
             walk(child)
-        if tag in BLOCK_TAGS:
+        if block:
             flush()
-        if tag in CELL_TAGS:
-            current.append(" ")
+        elif cell:
+            append(" ")
         if element.tail:
-            current.append(element.tail)
+            append(element.tail)
 
-    walk(main)
+    walk(_main(root))
     flush()
     return lines
 
@@ -145,15 +214,32 @@ def periods_in(lines: list[str]) -> list[dict]:
     return periods
 
 
+#: Answers a worker process computed ahead for a body object (crawler.parsing.offload), used once.
+PREPARSED: dict[int, tuple] = {}
+
+
 def parse_exhibit(markup: str | bytes) -> dict:
-    """ace_id, title and periods of an exhibit page; ExhibitParseError if it cannot be read."""
-    lines = join_labels(visible_lines(markup))
+    """ace_id, title and periods of an exhibit page; ExhibitParseError if it cannot be read
+    (EmptyExhibitTemplate when the page is the exhibit template without values)."""
+    hit = PREPARSED.pop(id(markup), None) if PREPARSED else None
+    if hit is not None and hit[0] is markup:
+        parsed, answer = hit[1]
+        if parsed:
+            return answer
+        raise answer
+    try:
+        root = _root(markup)
+    except (etree.LxmlError, ValueError) as exc:  # e.g. a body of whitespace or comments only
+        raise ExhibitParseError(f"not an HTML page ({type(exc).__name__})") from None
+    lines = join_labels(_visible_lines(root))
     text = "\n".join(lines)
     ace_id = ACE_ID.search(text.replace("\n", " | "))
     periods = periods_in(lines)
-    title = exhibit_title(markup, lines)
+    title = exhibit_title(root, lines)
     if not ace_id and not periods and not title:
-        raise ExhibitParseError("empty exhibit template (no title, ACE ID or period)")
+        if all(any(label.match(line) for line in lines) for label in TEMPLATE_LABELS):
+            raise EmptyExhibitTemplate("empty exhibit template (its labels without values)")
+        raise ExhibitParseError("not an exhibit page (no title, ACE ID, period or their labels)")
     missing = [label for label, value in (("ACE ID", ace_id), ("title", title),
                                           ("ACE Credit Recommendation Period", periods)) if not value]
     if missing:
@@ -163,14 +249,15 @@ def parse_exhibit(markup: str | bytes) -> dict:
     return {"ace_id": ace_id.group(1).upper(), "title": title, "periods": periods}
 
 
-def exhibit_title(markup: str | bytes, lines: list[str]) -> str:
-    """The exhibit's title: its labelled 'Title' field, else the main heading."""
+def exhibit_title(page, lines: list[str]) -> str:
+    """The exhibit's title: its labelled 'Title' field, else the main heading.
+
+    `page` is the parsed page (or its markup)."""
     for line in lines:
         labelled = TITLE_LABEL.match(line)
         if labelled and not END_LABELS.match(line):
             return labelled.group(1).strip()
-    root = lxml_html.fromstring(markup or b"<html></html>")
-    scope = root.find(".//main")
-    scope = scope if scope is not None else root
+    root = _root(page) if isinstance(page, (str, bytes)) else page
+    scope = _main(root)
     headings = [" ".join(h.text_content().split()) for h in scope.iter("h1")]
     return next((h for h in headings if h), "")

@@ -17,7 +17,7 @@ from scrapy.exceptions import DontCloseSpider
 
 from crawler.failures import failure_reason
 from crawler.items import AceExhibitItem
-from crawler.parsing.ace import ExhibitParseError, parse_exhibit
+from crawler.parsing.ace import EmptyExhibitTemplate, ExhibitParseError, parse_exhibit
 
 ORGANIZATION_PATH = "/National-Guide/Pages/Organization.aspx?oid={oid}"
 EXHIBIT_PATH = "/national-guide/pages/course.aspx"
@@ -30,6 +30,19 @@ def exhibit_cid(url: str) -> str | None:
         return None
     cid = parse_qs(parts.query).get("cid", [""])[0].strip().lower()
     return cid or None
+
+
+def same_site(url: str, base_url: str) -> bool:
+    """True when `url` is on the configured ACE host: same hostname and, if the link names a
+    port, the base URL's port (a link to another port of the same host is another site)."""
+    link, base = urlsplit(url), urlsplit(base_url)
+    if (link.hostname or "") != (base.hostname or ""):
+        return False
+    try:
+        port = link.port
+    except ValueError:
+        return False
+    return port is None or port == (base.port or {"http": 80, "https": 443}.get(base.scheme))
 
 
 def organization_of(url: str) -> str:
@@ -61,13 +74,18 @@ class AceSpider(scrapy.Spider):
                                  callback=self.parse_organization, errback=self.request_failed)
 
     def parse_organization(self, response):
-        links = response.xpath("//a/@href").getall()
+        try:
+            links = response.xpath("//a/@href").getall()
+        except Exception as exc:  # not HTML at all: its exhibits are re-checked from the last snapshot
+            self.crawler.stats.inc_value("acewatch/request_errors")
+            self.logger.warning("unreadable organization page %s: %s", response.url, type(exc).__name__)
+            return
         if not any(exhibit_cid(urljoin(response.url, href)) for href in links):
             self.logger.warning("organization page lists no exhibits: %s", response.url)
         for href in links:
             url = urljoin(response.url, href)
             cid = exhibit_cid(url)
-            if cid and cid not in self.seen and urlsplit(url).hostname in self.allowed_domains:
+            if cid and cid not in self.seen and same_site(url, self.base_url):
                 self.seen.add(cid)
                 yield self.exhibit_request(url, cid)
 
@@ -79,11 +97,13 @@ class AceSpider(scrapy.Spider):
         organization = organization_of(response.url)
         try:
             fields = parse_exhibit(response.body)
-        except ExhibitParseError as exc:
-            if recheck and "empty exhibit template" in str(exc):
-                # Confirmed gone: the exhibit's own page no longer has it.
+        except Exception as exc:  # anything unreadable is `unknown`, never a missing (= lost) exhibit
+            if recheck and isinstance(exc, EmptyExhibitTemplate):
+                # Confirmed gone: the exhibit's own page is the complete, empty template.
                 self.crawler.stats.inc_value("acewatch/confirmed_gone")
                 return
+            if not isinstance(exc, ExhibitParseError):
+                exc = ExhibitParseError(f"unreadable page ({type(exc).__name__})")
             self.crawler.stats.inc_value("acewatch/unreadable_pages")
             self.logger.warning("unreadable exhibit %s: %s", response.url, exc)
             yield AceExhibitItem(cid=cid, url=response.url, organization=organization,
@@ -108,7 +128,7 @@ class AceSpider(scrapy.Spider):
         self.rechecked = True
         missing = [(url, exhibit_cid(url)) for url in self.known_exhibits if exhibit_cid(url) not in self.seen]
         for url, cid in missing:
-            if cid and urlsplit(url).hostname in self.allowed_domains:
+            if cid and same_site(url, self.base_url):
                 self.seen.add(cid)
                 self.crawler.engine.crawl(self.exhibit_request(url, cid, recheck=True))
         if missing:
