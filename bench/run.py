@@ -1,7 +1,7 @@
 """acewatch's end-to-end benchmark: crawl, store, diff, match and peak memory, per catalog size.
 
 Run:  /work/venv/bin/python bench/run.py [--sizes 1k,10k] [--seed 7] [--pg postgresql://postgres@127.0.0.1:5432/test]
-      /work/venv/bin/python bench/run.py --sizes 100k          (on demand: about 15-20 minutes)
+      /work/venv/bin/python bench/run.py --sizes 100k          (on demand: about 25 minutes)
 
 For each size it generates (seeded, bench/sitegen.py) a synthetic ACE National Guide and
 Coursera catalog of `size` exhibits and `size` programs, serves it on 127.0.0.1 from a
@@ -224,7 +224,6 @@ def crawl_stage(size: int, seed: int, tmp: Path, rounds: int = 1) -> dict:
     try:
         log(f"{size:,}: server up ({server.info['startup_seconds']} s, prerendered={server.info['prerendered']})")
         for n in range(rounds + 1):
-            s0 = server.stats()
             base = baseline_crawl(server.info, tmp)
             bases.append(base)
             log(f"{size:,}: baseline {sum(base['pages'].values()):,} pages in {base['wall']:.1f} s")
@@ -577,10 +576,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the raw figures to this file")
     parser.add_argument("--rounds", type=int, default=0,
                         help="baseline/real crawl pairs per size (default 2 up to 20k, else 1); medians count")
+    parser.add_argument("--report", help="print the report of earlier --json files (comma list), measure nothing")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker()
+    if args.report:
+        rows = [row for path in args.report.split(",") for row in json.loads(Path(path).read_text())]
+        print_report(sorted(rows, key=lambda r: r["size"]), args.seed, all("store_pg" in r for r in rows))
+        return 0
     skip = set(filter(None, args.skip.split(",")))
     pg = bool(args.pg)
     if pg:
