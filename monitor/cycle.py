@@ -12,10 +12,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from monitor.alerts import digest_rows
+from monitor.alerts import deliver_pending, digest_rows
 from monitor.config import Config
 from monitor.crawl import SOURCES, crawl_sources
 from monitor.diff import RECOMMENDED, ace_events, coursera_events, event, expiring_events, match_events
+from monitor.feed import write_feed
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import name_key_rows
@@ -71,9 +72,6 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
 
 def send_alerts(config: Config, engine: Engine):
     """Deliver everything pending (this cycle's digest and earlier failures); refresh the feed."""
-    from monitor.alerts import deliver_pending
-    from monitor.feed import write_feed
-
     report = deliver_pending(engine, config.alerts.urls) if config.alerts.urls else None
     if config.alerts.feed_path:
         write_feed(engine, config.alerts.feed_path)

@@ -1,13 +1,12 @@
-"""Making scraped text safe to show: terminals, HTML, feeds.
+"""Making scraped text safe to show on a terminal and in Rich output.
 
 Everything acewatch scraped is untrusted. A title could carry terminal escape
-sequences (to rewrite a screen) or markup (to inject into a feed); these
-helpers are the one place such text is neutralised before output.
+sequences (to rewrite a screen) or Rich [markup]; these helpers neutralise it
+before it is printed. (The Atom feed escapes through ElementTree, monitor/feed.py.)
 """
 
 from __future__ import annotations
 
-import html
 import re
 
 _ESCAPES = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -25,6 +24,3 @@ def for_rich(text: object) -> str:
 
     return escape(for_terminal(text))
 
-
-def for_html(text: object) -> str:
-    return html.escape(for_terminal(text), quote=True)

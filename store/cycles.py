@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, update
 
 from store.models import ChangeEvent, Cycle, Delivery, ProgramMatch
 from store.runs import utcnow
@@ -41,11 +41,6 @@ def finish_cycle(engine: Engine, cycle_id: int, matches: Sequence[dict[str, Any]
         connection.execute(update(Cycle).where(Cycle.id == cycle_id).values(outcome="finished", finished_at=now))
 
 
-def fail_cycle(engine: Engine, cycle_id: int, reason: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(update(Cycle).where(Cycle.id == cycle_id).values(
-            outcome="failed", finished_at=utcnow()))
-
 
 def latest_cycle(engine: Engine, before_id: int | None = None) -> Cycle | None:
     """The newest finished cycle (the baseline the next one diffs against)."""
@@ -75,10 +70,6 @@ def cycle_events(engine: Engine, cycle_id: int | None = None, limit: int | None 
     with engine.connect() as connection:
         return [dict(row) for row in reversed(connection.execute(query).mappings().all())]
 
-
-def event_count(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(ChangeEvent)).scalar_one())
 
 
 def latest_event(engine: Engine, subject_key: str, types: Sequence[str]) -> dict[str, Any] | None:
