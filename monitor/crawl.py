@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import Engine
 
 from monitor.config import Config
-from store.runs import begin_run, fail_run, get_run, latest_healthy_run, load_snapshot
+from store.runs import begin_run, fail_run, get_run, iter_snapshot, latest_healthy_run
 
 log = logging.getLogger(__name__)
 SOURCES = ("ace", "coursera")
@@ -56,7 +56,7 @@ def known_exhibit_urls(engine: Engine, base_url: str) -> list[str]:
     """Exhibits of the last healthy ACE snapshot on this site: the spider re-checks any no listing links."""
     run = latest_healthy_run(engine, "ace")
     site = urlsplit(base_url)[:2]
-    return [record["url"] for record in load_snapshot(engine, "ace", run.id)
+    return [record["url"] for record in iter_snapshot(engine, "ace", run.id, columns=("url",))
             if urlsplit(record["url"])[:2] == site] if run else []
 
 

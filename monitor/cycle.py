@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from monitor.alerts import deliver_pending, digest_rows
 from monitor.config import Config
 from monitor.crawl import SOURCES, crawl_sources
-from monitor.diff import RECOMMENDED, ace_events, coursera_events, event, expiring_events, match_events
+from monitor.diff import EXPIRY_COLUMNS, RECOMMENDED, ace_events, coursera_events, event, expiring_events, match_events
 from monitor.feed import write_feed
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
@@ -23,7 +23,7 @@ from monitor.names import name_key_rows
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle, latest_event
 from store.names_index import write_name_index
-from store.runs import get_run, latest_healthy_run, load_snapshot, recent_runs, set_health
+from store.runs import get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs, set_health
 
 log = logging.getLogger(__name__)
 
@@ -53,16 +53,20 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     ace_run, coursera_run = latest_healthy_run(engine, "ace"), latest_healthy_run(engine, "coursera")
     cycle_id = begin_cycle(engine, ace_run and ace_run.id, coursera_run and coursera_run.id,
                            previous and previous.id)
-    exhibits = load_snapshot(engine, "ace", ace_run.id) if ace_run else []
+    # Only the columns matching reads: a whole 100k snapshot as dicts is ~400 MB (see store.runs.iter_snapshot).
+    exhibits = load_snapshot(engine, "ace", ace_run.id, columns=("cid", "title", "organization")) if ace_run else []
     if ace_run:  # the names `check` searches, prepared once per run (a no-op when already written)
         write_name_index(engine, ace_run.id, name_key_rows(exhibits))
-    programs = load_snapshot(engine, "coursera", coursera_run.id) if coursera_run else []
-    matches = compute_matches(programs, exhibits, ace_run) if ace_run and coursera_run else []
+    programs = (load_snapshot(engine, "coursera", coursera_run.id, columns=("program_id", "title", "partner",
+                                                                             "parse_status"))
+                if coursera_run else [])
+    matches = compute_matches(engine, programs, exhibits, ace_run) if ace_run and coursera_run else []
+    del exhibits, programs
     if previous is not None:
-        events += _diff_events(engine, previous, ace_run, coursera_run, matches, programs, exhibits)
+        events += _diff_events(engine, previous, ace_run, coursera_run, matches)
     if ace_run and (previous is None or previous.ace_run_id != ace_run.id):
-        events += expiring_events(exhibits, ace_run, config.alerts.expiring_within_days,
-                                  announced(engine, "recommendation_expiring"))
+        events += expiring_events(iter_snapshot(engine, "ace", ace_run.id, columns=EXPIRY_COLUMNS), ace_run,
+                                  config.alerts.expiring_within_days, announced(engine, "recommendation_expiring"))
     # The digest is queued in the cycle's own transaction: no crash can lose an alert.
     finish_cycle(engine, cycle_id, matches, events, deliveries=digest_rows(cycle_id, events, config.alerts.urls))
     deliveries = send_alerts(config, engine)
@@ -101,18 +105,16 @@ def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[
     return []
 
 
-def compute_matches(programs: list[dict], exhibits: list[dict], ace_run) -> list[dict[str, Any]]:
+def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], ace_run) -> list[dict[str, Any]]:
     """Each Coursera program's best ACE exhibit, and whether that makes it recommended today."""
-    today = ace_run.started_at.date()
-    by_cid = {e["cid"]: e for e in exhibits}
     results = match_catalog(
         [Candidate(key=p["program_id"], name=p["title"], org=p["partner"]) for p in programs],
         [Candidate(key=e["cid"], name=e["title"], org=e["organization"]) for e in exhibits if e["title"]])
+    statuses = exhibit_statuses(engine, ace_run, {result.exhibit.key for result in results if result.exhibit})
     matches = []
     for program, result in zip(programs, results):
         cid = result.exhibit.key if result.exhibit else None
-        exhibit = by_cid.get(cid) if cid else None
-        period = exhibit_status(exhibit["periods"], exhibit["parse_status"], today) if exhibit else None
+        period = statuses.get(cid) if cid else None
         differences = result.comparison.differences if result.comparison else ()
         matches.append({"program_id": program["program_id"], "cid": cid, "verdict": result.verdict,
                         "score": float(result.score), "differences": [str(d) for d in differences],
@@ -121,21 +123,30 @@ def compute_matches(programs: list[dict], exhibits: list[dict], ace_run) -> list
     return matches
 
 
+def exhibit_statuses(engine: Engine, ace_run, cids: set[str]) -> dict[str, Any]:
+    """Today's recommendation status of these exhibits, their periods streamed rather than all held."""
+    today = ace_run.started_at.date()
+    rows = iter_snapshot(engine, "ace", ace_run.id, sorted(cids), ("cid", "periods", "parse_status"))
+    return {row["cid"]: exhibit_status(row["periods"], row["parse_status"], today) for row in rows}
+
+
 def _program_status(program: dict, verdict: str, period) -> str:
     if program["parse_status"] != "ok" or (verdict in RECOMMENDED and period.status == UNKNOWN):
         return UNKNOWN
     return "recommended" if verdict in RECOMMENDED and period.status == ACTIVE else "not_recommended"
 
 
-def _diff_events(engine, previous, ace_run, coursera_run, matches, programs, exhibits) -> list[dict]:
+def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[dict]:
     events: list[dict] = []
     if ace_run and previous.ace_run_id and previous.ace_run_id != ace_run.id:
         events += ace_events(engine, get_run(engine, previous.ace_run_id), ace_run)
     if coursera_run and previous.coursera_run_id and previous.coursera_run_id != coursera_run.id:
         events += coursera_events(engine, get_run(engine, previous.coursera_run_id), coursera_run)
     if matches and (previous.ace_run_id, previous.coursera_run_id) != (ace_run.id, coursera_run.id):
-        old = {m["program_id"]: m for m in cycle_matches(engine, previous.id)}
+        old = {m["program_id"]: m for m in cycle_matches(engine, previous.id, verdicts=RECOMMENDED)}
         new = {m["program_id"]: m for m in matches}
-        events += match_events(old, new, {p["program_id"]: p for p in programs},
-                               {e["cid"]: e for e in exhibits}, (previous.coursera_run_id, coursera_run.id))
+        slipped = [key for key in old if key in new and new[key]["verdict"] not in RECOMMENDED]
+        programs = {p["program_id"]: p for p in load_snapshot(engine, "coursera", coursera_run.id, slipped)}
+        exhibits = {e["cid"]: e for e in load_snapshot(engine, "ace", ace_run.id, [old[k]["cid"] for k in slipped])}
+        events += match_events(old, new, programs, exhibits, (previous.coursera_run_id, coursera_run.id))
     return events

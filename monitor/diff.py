@@ -7,6 +7,7 @@ a page we could not read is not evidence that a program changed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -132,7 +133,11 @@ def match_events(old_matches: dict[str, dict], new_matches: dict[str, dict], pro
     return events
 
 
-def expiring_events(exhibits: list[dict], ace_run, within_days: int,
+#: What `expiring_events` reads of each exhibit.
+EXPIRY_COLUMNS = ("cid", "ace_id", "title", "url", "periods", "parse_status")
+
+
+def expiring_events(exhibits: Iterable[dict], ace_run, within_days: int,
                     already: set[tuple[str, str | None]]) -> list[dict[str, Any]]:
     """Active recommendations whose period ends within `within_days`, each announced once."""
     today = ace_run.started_at.date()

@@ -52,11 +52,13 @@ def latest_cycle(engine: Engine, before_id: int | None = None) -> Cycle | None:
     return Cycle(**row) if row else None
 
 
-def cycle_matches(engine: Engine, cycle_id: int) -> list[dict[str, Any]]:
+def cycle_matches(engine: Engine, cycle_id: int, verdicts: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """A cycle's matches, by program id (optionally only those with these verdicts)."""
+    query = select(ProgramMatch.__table__).where(ProgramMatch.cycle_id == cycle_id)
+    if verdicts is not None:
+        query = query.where(ProgramMatch.verdict.in_(verdicts))
     with engine.connect() as connection:
-        rows = connection.execute(select(ProgramMatch.__table__).where(ProgramMatch.cycle_id == cycle_id)
-                                  .order_by(ProgramMatch.program_id)).mappings()
-        return [dict(row) for row in rows]
+        return [dict(row) for row in connection.execute(query.order_by(ProgramMatch.program_id)).mappings()]
 
 
 def cycle_events(engine: Engine, cycle_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -259,18 +259,28 @@ def latest_healthy_run(engine: Engine, source: str, before_id: int | None = None
     return runs[0] if runs else None
 
 
-def load_snapshot(engine: Engine, source: str, run_id: int, keys: Sequence[str] | None = None) -> list[dict]:
-    """The records of one run (optionally only those keys), as plain dicts."""
-    model = SNAPSHOT_TABLES[source]
-    key = getattr(model, SNAPSHOT_KEYS[source])
-    query = select(model.__table__).where(model.run_id == run_id)
+def load_snapshot(engine: Engine, source: str, run_id: int, keys: Sequence[str] | None = None,
+                  columns: Sequence[str] | None = None) -> list[dict]:
+    """The records of one run (optionally only those keys and columns), as plain dicts."""
+    return list(iter_snapshot(engine, source, run_id, keys, columns))
+
+
+def iter_snapshot(engine: Engine, source: str, run_id: int, keys: Sequence[str] | None = None,
+                  columns: Sequence[str] | None = None) -> Iterator[dict]:
+    """Stream the records of one run (in key order when `keys` is None) as plain dicts.
+
+    A whole 100k-record ACE snapshot is ~400 MB as dicts, mostly the parsed
+    periods: the monitor streams it, or asks only for the columns it uses.
+    """
+    table = SNAPSHOT_TABLES[source].__table__
+    key = table.c[SNAPSHOT_KEYS[source]]
+    query = select(*([table.c[name] for name in columns] if columns else [table])).where(table.c.run_id == run_id)
     with engine.connect() as connection:
         if keys is None:
-            return [dict(row) for row in connection.execute(query.order_by(key)).mappings()]
-        found: list[dict] = []
+            yield from map(dict, connection.execution_options(yield_per=1000).execute(query.order_by(key)).mappings())
+            return
         for batch in _batches(keys, 500):
-            found.extend(dict(row) for row in connection.execute(query.where(key.in_(batch))).mappings())
-        return found
+            yield from map(dict, connection.execute(query.where(key.in_(batch))).mappings())
 
 
 def last_known_records(engine: Engine, source: str, keys: Sequence[str], before_run_id: int) -> dict[str, dict]:
