@@ -259,15 +259,12 @@ def crawl_stage(size: int, seed: int, tmp: Path, rounds: int = 1) -> dict:
 
 def _prepared_rows(items: list[dict], columns: tuple[str, ...], run_id: int) -> list[tuple]:
     """The exact column values save_snapshot writes (JSON text, content hash), built once, untimed."""
-    from store.runs import content_hash
+    from store.models import AceExhibit, CourseraProgram
+    from store.runs import _RowMaker
 
-    rows = []
-    for item in items:
-        row = {**item, "run_id": run_id, "content_hash": content_hash(item)}
-        if "periods" in row:
-            row["periods"] = json.dumps(row["periods"])
-        rows.append(tuple(row.get(c) for c in columns))
-    return rows
+    maker = _RowMaker(AceExhibit if "cid" in columns else CourseraProgram, run_id)
+    assert maker.columns == columns, (maker.columns, columns)
+    return [maker.make(item) for item in items]
 
 
 def _median(fn, repeats: int) -> float:
@@ -598,7 +595,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for label in args.sizes.split(","):
         size = sitegen.parse_size(label)
-        repeats = 3 if size <= 20_000 else 2
+        repeats = 7 if size <= 2_000 else 3 if size <= 20_000 else 2  # small sizes: one fsync dominates
         row = {"size": size, "label": sitegen.size_label(size)}
         with tempfile.TemporaryDirectory(prefix="acewatch-bench-") as tmpdir:
             tmp = Path(tmpdir)

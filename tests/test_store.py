@@ -96,3 +96,29 @@ def test_check_reader_knows_exactly_the_shipped_migrations():
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert known_revisions() == {rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()}
+
+
+def test_upgrade_rehashes_the_snapshots_the_next_diff_reads(db_url):
+    """Migration 0003: a store from before the orjson content hash diffs its next crawl by real changes only."""
+    from alembic import command
+
+    from store.cycles import begin_cycle
+    from store.database import _alembic_config, create_store_engine
+
+    engine = create_store_engine(db_url)
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    old = begin_run(engine, "ace")
+    records = [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0002", "Google IT Support")]
+    save_snapshot(engine, old, records, {"pages": 3})
+    with engine.begin() as connection:  # as the json-module hash left them
+        connection.execute(text("update ace_exhibit set content_hash = 'hashed-by-acewatch-0.1'"))
+    begin_cycle(engine, old, None, None)
+    engine.dispose()
+
+    engine = open_engine(db_url)
+    new = begin_run(engine, "ace")
+    save_snapshot(engine, new, [records[0], exhibit("a-0002", "Google IT Support", hours=4)], {"pages": 3})
+    assert snapshot_changes(engine, "ace", old, new) == {"added": [], "removed": [], "changed": ["a-0002"]}

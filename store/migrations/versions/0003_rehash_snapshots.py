@@ -1,0 +1,46 @@
+"""rehash snapshots: content hashes by orjson (sorted-key JSON of the row with its defaults)
+
+The content hash changed definition (store.runs.content_hash). Hashes are only
+compared by the next diff, between the newest cycle's runs and the next crawl,
+so only those two runs' rows are rehashed; older runs are never diffed again.
+A row left with an old hash would only look changed once (compared field by
+field, no false event): this saves that one diff from reading whole snapshots.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-11-30 04:40:00
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+revision = '0003'
+down_revision = '0002'
+branch_labels = None
+depends_on = None
+
+BATCH = 2000
+
+
+def upgrade() -> None:
+    from store.runs import SNAPSHOT_TABLES, content_hash
+
+    connection = op.get_bind()
+    cycle = connection.execute(sa.text(
+        "SELECT ace_run_id, coursera_run_id FROM cycle ORDER BY id DESC LIMIT 1")).first()
+    for source, run_id in zip(("ace", "coursera"), cycle or ()):
+        if run_id is not None:
+            _rehash(connection, SNAPSHOT_TABLES[source].__table__, run_id, content_hash)
+
+
+def _rehash(connection, table, run_id: int, content_hash) -> None:
+    rows = connection.execute(sa.select(table).where(table.c.run_id == run_id)).mappings().all()
+    update = (sa.update(table).where(table.c.id == sa.bindparam("row_id"))
+              .values(content_hash=sa.bindparam("new_hash")))
+    for start in range(0, len(rows), BATCH):
+        connection.execute(update, [{"row_id": row["id"], "new_hash": content_hash(dict(row))}
+                                    for row in rows[start:start + BATCH]])
+
+
+def downgrade() -> None:
+    """Nothing to undo: an older acewatch sees the new hashes as changes once, with no false events."""
