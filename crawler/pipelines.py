@@ -70,8 +70,11 @@ class SnapshotPipeline:
         self.writer = SnapshotWriter(self.engine, self.run_id)
 
     def process_item(self, item, spider=None):
-        # NUL bytes in scraped text are refused by PostgreSQL; they carry nothing a reader needs.
-        record = {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in _fields(item).items()}
+        record = _fields(item)
+        for key, value in record.items():
+            # NUL bytes in scraped text are refused by PostgreSQL; they carry nothing a reader needs.
+            if isinstance(value, str) and "\x00" in value:
+                record[key] = value.replace("\x00", "")
         if record.get("parse_status") != "ok":
             self.crawler.stats.inc_value("acewatch/unknown_records")
         self.writer.add(record)  # one record per key, as _unique keeps
@@ -89,11 +92,21 @@ class SnapshotPipeline:
         log.info("run %s stored %d records", self.run_id, written)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _fields(item) -> dict:
-    """The item's fields as a dict; shallow (unlike asdict), as items are not touched once yielded."""
-    if is_dataclass(item):
-        return {f.name: getattr(item, f.name) for f in fields(item)}
-    return dict(item)
+    """The item's fields as a new dict; shallow (unlike asdict), as items are not touched once yielded.
+
+    Field names are looked up once per item class: `dataclasses.fields` rebuilds its
+    tuple on every call, and this runs for every record of a crawl.
+    """
+    names = _FIELD_NAMES.get(item.__class__)
+    if names is None:
+        if not is_dataclass(item):
+            return dict(item)
+        names = _FIELD_NAMES[item.__class__] = tuple(f.name for f in fields(item))
+    return {name: getattr(item, name) for name in names}
 
 
 def _unique(records: list[dict]) -> list[dict]:

@@ -21,6 +21,10 @@ class CrawlProgress:
         self.mode = ("bar" if sys.stderr.isatty() else "log") if mode == "auto" else mode
         self.pages = self.items = 0
         self.progress = None
+        if self.mode == "off":
+            # Nothing to show: no receivers at all, so Scrapy dispatches nothing to us per page and
+            # per item (each item_scraped receiver is an asyncio task of its own).
+            return
         crawler.signals.connect(self.opened, signal=signals.spider_opened)
         crawler.signals.connect(self.response, signal=signals.response_received)
         crawler.signals.connect(self.item, signal=signals.item_scraped)

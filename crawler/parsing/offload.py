@@ -103,38 +103,36 @@ class _Worker:
             os.close(ring_fd)  # the mapping stays
         self.socket = parent
         self.pending: collections.deque[tuple[asyncio.Future, bool]] = collections.deque()
-        self.writer: asyncio.StreamWriter | None = None
+        self.transport: asyncio.Transport | None = None
         self.connected: asyncio.Future | None = None
         self.outgoing: list[bytes] = []
         self.broken = False
 
     async def _connect(self) -> None:
-        reader, self.writer = await asyncio.open_connection(sock=self.socket)
-        self.reading = asyncio.get_running_loop().create_task(self._read_answers(reader))
+        loop = asyncio.get_running_loop()
+        self.transport, _ = await loop.create_connection(lambda: _Answers(self), sock=self.socket)
 
-    async def _read_answers(self, reader: asyncio.StreamReader) -> None:
-        try:
-            while True:
-                (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
-                answer = pickle.loads(await reader.readexactly(length))
-                future, in_ring = self.pending.popleft()
-                if in_ring:
-                    self.regions.popleft()
-                if not future.done():
-                    future.set_result(answer)
-        except Exception as exc:  # the worker died or the crawl is ending: parse inline from now on
-            self.broken = True
-            while self.pending:
-                future, _ = self.pending.popleft()
-                if not future.done():
-                    future.set_exception(ConnectionError(f"parse worker gone ({type(exc).__name__})"))
+    def answered(self, answer) -> None:
+        """The worker's next answer (answers come back in the order pages went out)."""
+        future, in_ring = self.pending.popleft()
+        if in_ring:
+            self.regions.popleft()
+        if not future.done():
+            future.set_result(answer)
+
+    def gone(self, exc: BaseException | None) -> None:
+        """The worker died or the crawl is ending: parse inline from now on."""
+        self.broken = True
+        while self.pending:
+            future, _ = self.pending.popleft()
+            if not future.done():
+                future.set_exception(ConnectionError(f"parse worker gone ({type(exc).__name__})"))
 
     def close(self) -> None:
         """Hang up: the worker reads EOF and exits; the answer reader stops."""
         self.broken = True
-        if self.writer is not None:
-            self.writer.transport.abort()  # at once: the reactor stops right after this
-            self.reading.cancel()
+        if self.transport is not None:
+            self.transport.abort()  # at once: the reactor stops right after this
         self.socket.close()
         try:
             self.process.wait(timeout=2)
@@ -164,7 +162,7 @@ class _Worker:
 
     def _flush(self) -> None:
         if self.outgoing and not self.broken:
-            self.writer.writelines(self.outgoing)
+            self.transport.writelines(self.outgoing)
         self.outgoing = []
 
     def _allocate(self, length: int) -> int | None:
@@ -190,6 +188,42 @@ class _Worker:
         self.head = start + length
         self.regions.append((start, start + length))
         return start
+
+
+class _Answers(asyncio.Protocol):
+    """Reads (length, pickle) answers straight off the socket as bytes arrive.
+
+    A protocol rather than a StreamReader: no coroutine to resume twice per
+    answer in the reactor thread, and all the answers of one read are handed
+    out in one go.
+    """
+
+    def __init__(self, worker: _Worker):
+        self.worker = worker
+        self.buffer = bytearray()
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self.buffer
+        buffer += data
+        start, size = 0, len(buffer)
+        try:
+            while size - start >= _LENGTH.size:
+                (length,) = _LENGTH.unpack_from(buffer, start)
+                end = start + _LENGTH.size + length
+                if end > size:
+                    break
+                self.worker.answered(pickle.loads(buffer[start + _LENGTH.size:end]))
+                start = end
+        except Exception as exc:  # an answer that cannot be read: stop using the worker
+            self.worker.gone(exc)
+            self.buffer = bytearray()
+            if self.worker.transport is not None:
+                self.worker.transport.abort()
+            return
+        del buffer[:start]
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        self.worker.gone(exc or EOFError())
 
 
 _worker: _Worker | None = None
