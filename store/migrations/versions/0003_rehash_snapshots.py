@@ -34,12 +34,17 @@ def upgrade() -> None:
 
 
 def _rehash(connection, table, run_id: int, content_hash) -> None:
-    rows = connection.execute(sa.select(table).where(table.c.run_id == run_id)).mappings().all()
+    """A page of rows at a time (by id), so a 100k-row snapshot never sits in memory whole."""
     update = (sa.update(table).where(table.c.id == sa.bindparam("row_id"))
               .values(content_hash=sa.bindparam("new_hash")))
-    for start in range(0, len(rows), BATCH):
-        connection.execute(update, [{"row_id": row["id"], "new_hash": content_hash(dict(row))}
-                                    for row in rows[start:start + BATCH]])
+    last_id = 0
+    while True:
+        rows = connection.execute(sa.select(table).where(table.c.run_id == run_id, table.c.id > last_id)
+                                  .order_by(table.c.id).limit(BATCH)).mappings().all()
+        if not rows:
+            return
+        connection.execute(update, [{"row_id": row["id"], "new_hash": content_hash(dict(row))} for row in rows])
+        last_id = rows[-1]["id"]
 
 
 def downgrade() -> None:
