@@ -8,8 +8,11 @@ already recorded, and the site/crawl sections of acewatch's config.
 
 from __future__ import annotations
 
+import ctypes
 import ipaddress
 import json
+import os
+import signal
 import sys
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +24,7 @@ from crawler.spiders.ace import AceSpider
 from crawler.spiders.coursera import CourseraSpider
 
 SPIDERS = {"ace": AceSpider, "coursera": CourseraSpider}
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def is_loopback(url: str) -> bool:
@@ -67,8 +71,25 @@ def crawl(spec: dict[str, Any]) -> None:
     process.start()
 
 
+def die_with_parent(parent_pid: int | None) -> None:
+    """Be killed when the monitor that started this crawl dies without stopping it (kill -9, OOM).
+
+    The crawl runs in a session of its own, so the monitor stops it on every
+    exit it lives through; an orphan would go on fetching pages nobody reads,
+    beside the next run. Linux only (prctl); elsewhere this does nothing.
+    """
+    try:
+        if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL) != 0:
+            return
+    except (OSError, AttributeError):
+        return
+    if parent_pid and os.getppid() != parent_pid:  # the monitor died before prctl took effect
+        os._exit(1)
+
+
 def main() -> int:
     spec = json.load(sys.stdin)
+    die_with_parent(spec.get("parent_pid"))
     crawl(spec)
     return 0
 

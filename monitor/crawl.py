@@ -28,6 +28,7 @@ SOURCES = ("ace", "coursera")
 def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str,
                known_exhibits: list[str]) -> dict:
     return {"db": config.db, "run_ids": run_ids, "sources": list(sources), "progress": progress,
+            "parent_pid": os.getpid(),
             "known_exhibits": known_exhibits,
             "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()),
             "ace": asdict(config.ace), "coursera": asdict(config.coursera), "crawl": asdict(config.crawl)}

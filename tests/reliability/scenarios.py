@@ -727,7 +727,9 @@ class CrashRunner:
         """Mid-crawl: the site is slowed, the runs are `running`, the crawler is fetching.
 
         `parent_only`: SIGKILL `acewatch run` alone, as `kill -9 <pid>` or an OOM kill would; its
-        crawler child (its own session) is orphaned and is waited for, whatever it then does."""
+        crawler child (its own session) must die with it (crawler.run.die_with_parent) at once,
+        not crawl on beside the next run: the phase counts as reached only if it is gone within 1 s
+        (it takes ~0.1 s; left alone, this seed's crawl goes on for 2 s)."""
         def kill(process, run_floor, _cycle_floor):
             if not wait_for(lambda: len(self.runs_after(run_floor)) == 2, 30, process=process):
                 return ""
@@ -741,9 +743,9 @@ class CrashRunner:
                 return "crawling"
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-            orphans = wait_for(lambda: all(not os.path.exists(f"/proc/{pid}") or _zombie(pid) for pid in children),
-                               90, interval=0.1)
-            return "crawling (parent only, crawler orphaned)" if orphans else ""
+            gone = wait_for(lambda: all(not os.path.exists(f"/proc/{pid}") or _zombie(pid) for pid in children),
+                               1, interval=0.05)
+            return "crawling (parent only, crawler died with it)" if gone else ""
         return kill
 
     def kill_storing(self):

@@ -42,6 +42,8 @@ def test_every_phase_was_killed_in(crashed):
     for phase in KILL_PHASES:
         assert phase in hit, _report(crashed)
     assert sum(1 for s in crashed.steps if s.hit.startswith("random") and s.killed) >= 2, _report(crashed)
+    if crashed.backend == "sqlite":  # kill -9 of `acewatch run` alone: its crawler must not crawl on
+        assert "crawling (parent only, crawler died with it)" in hit, _report(crashed)
 
 
 def test_store_is_consistent_after_every_kill(crashed):
