@@ -1,7 +1,7 @@
 """Hands each spider's items to the store as one snapshot, with the crawl's figures.
 
-Items stream into the store's staging table as they come (`store.runs.SnapshotWriter`),
-so a 100k-record crawl keeps no records in memory; they reach the snapshot only
+Items stream into the store as they come (`store.runs.SnapshotWriter`: held in memory up
+to 20,000 rows, then in a staging table), so memory stays flat at 100k records; they reach the snapshot only
 in the one transaction that marks the run finished, when the spider closes: a
 crawl that dies half-way leaves its run `running`/`failed`, never a partial
 snapshot that looks complete.

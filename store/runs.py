@@ -5,10 +5,10 @@ computed here) and handed to the driver: `executemany` on SQLite, `COPY` on
 PostgreSQL. Per-row ORM adds were 27x slower than Core (see baselines.md);
 Core's per-row bind processing was still about 2x the raw driver call.
 
-A crawl streams its records through a `SnapshotWriter`: rows go to a
-temporary staging table as they arrive (memory stays flat at 100k records)
-and reach the snapshot table only in the transaction that marks the run
-finished, so a half-written snapshot can never look complete.
+A crawl streams its records through a `SnapshotWriter`: rows wait in memory,
+then in a temporary staging table once there are many (memory stays flat at
+100k records), and reach the snapshot table only in the transaction that
+marks the run finished, so a half-written snapshot can never look complete.
 """
 
 from __future__ import annotations
@@ -84,31 +84,28 @@ def save_snapshot(engine: Engine, run_id: int, records: Iterable[dict[str, Any]]
 class SnapshotWriter:
     """Stream a crawl's records into a run's snapshot, committed whole by `finish`.
 
-    `add` stages records in a temporary table of the writer's own connection
-    (a temp table never locks SQLite's main database, so two crawls of one
-    process can stage at once); `finish` copies them into the snapshot table
-    and marks the run finished in one transaction. One record per key is
-    kept: the first readable one (`parse_status == "ok"`), else the first.
+    Rows wait in memory up to `spill_after` of them (~1 KB each), then spill
+    to a temporary table of the writer's own connection, so memory stays flat
+    at 100k records (a temp table never locks SQLite's main database: two
+    crawls of one process can stage at once). `finish` writes them into the
+    snapshot table and marks the run finished in one transaction. One record
+    per key is kept: the first readable one (`parse_status == "ok"`), else the first.
     """
 
-    def __init__(self, engine: Engine, run_id: int, batch: int = 2000):
-        self.engine, self.run_id, self.batch_size = engine, run_id, batch
+    def __init__(self, engine: Engine, run_id: int, spill_after: int = 20_000):
+        self.engine, self.run_id, self.spill_after = engine, run_id, spill_after
         self.connection = engine.connect()
         try:
             with self.connection.begin():
                 source = _running_source(self.connection, run_id)
-            self.model = SNAPSHOT_TABLES[source]
-            self.key = SNAPSHOT_KEYS[source]
-            self.rows = _RowMaker(self.model, run_id)
-            self.staging = f"acewatch_staging_{source}_{run_id}"
-            with self.connection.begin():  # the snapshot table's column types, no constraints
-                self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self._temp}{self.staging}")
-                self.connection.exec_driver_sql(
-                    f"CREATE TEMPORARY TABLE {self.staging} AS SELECT 0 AS seq, {', '.join(self.rows.columns)} "
-                    f"FROM {self.model.__table__.name} WHERE 1 = 0")
         except BaseException:
             self.connection.close()
             raise
+        self.model = SNAPSHOT_TABLES[source]
+        self.key = SNAPSHOT_KEYS[source]
+        self.rows = _RowMaker(self.model, run_id)
+        self.staging = f"acewatch_staging_{source}_{run_id}"
+        self.staged = False  # has anything spilled to the staging table
         self.pending: dict[int, tuple] = {}   # seq -> row, not yet staged
         self.kept: dict[str, tuple[int, bool]] = {}  # key -> (seq, readable)
         self.seq = 0
@@ -130,44 +127,57 @@ class SnapshotWriter:
         self.seq += 1
         self.kept[key] = (self.seq, readable)
         self.pending[self.seq] = self.rows.make(record)
-        if len(self.pending) >= self.batch_size:
-            self._flush()
+        if len(self.pending) >= self.spill_after:
+            self._spill()
 
-    def _flush(self) -> None:
-        if self.pending:
+    def _spill(self) -> None:
+        with self.connection.begin():
+            if not self.staged:  # the snapshot table's column types, no constraints
+                self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self._temp}{self.staging}")
+                self.connection.exec_driver_sql(
+                    f"CREATE TEMPORARY TABLE {self.staging} AS SELECT 0 AS seq, {', '.join(self.rows.columns)} "
+                    f"FROM {self.model.__table__.name} WHERE 1 = 0")
+                self.staged = True
             rows = [(seq, *row) for seq, row in self.pending.items()]
-            with self.connection.begin():
-                _insert_rows(self.connection, self._temp + self.staging, ("seq", *self.rows.columns), rows)
-            self.pending.clear()
+            _insert_rows(self.connection, self._temp + self.staging, ("seq", *self.rows.columns), rows)
+        self.pending.clear()
 
     def finish(self, stats: dict[str, Any], finish_reason: str = "finished") -> int:
-        """Move the staged rows into the snapshot and mark the run finished, in one transaction.
+        """Write the rows into the snapshot and mark the run finished, in one transaction.
 
         Rows go in key order, so a run's rows sit in the table in the order its
         (run_id, key) index reads them: the diff's join then reads pages in
         sequence instead of hopping (100k on SQLite: 0.40 -> 0.10 s).
         """
-        self._flush()
-        columns = ", ".join(self.rows.columns)
         try:
+            if self.staged and self.pending:
+                self._spill()
             with self.connection.begin():
-                self.connection.exec_driver_sql(
-                    f"INSERT INTO {self.model.__table__.name} ({columns}) "
-                    f"SELECT {columns} FROM {self._temp}{self.staging} ORDER BY {self.key}")
+                if self.staged:
+                    columns = ", ".join(self.rows.columns)
+                    self.connection.exec_driver_sql(
+                        f"INSERT INTO {self.model.__table__.name} ({columns}) "
+                        f"SELECT {columns} FROM {self._temp}{self.staging} ORDER BY {self.key}")
+                else:
+                    by_key = itemgetter(self.rows.columns.index(self.key))
+                    for batch in _batches(sorted(self.pending.values(), key=by_key), BATCH):
+                        _insert_rows(self.connection, self.model.__table__.name, self.rows.columns, batch)
                 _mark_finished(self.connection, self.run_id, len(self.kept), stats, finish_reason)
         finally:
             self.close()
         return len(self.kept)
 
     def close(self) -> None:
-        """Drop the staging table (nothing reaches the snapshot) and release the connection."""
+        """Drop what was staged (nothing reaches the snapshot) and release the connection."""
+        self.pending.clear()
         if self.connection.closed:
             return
         try:
             if self.connection.in_transaction():
                 self.connection.rollback()
-            with self.connection.begin():
-                self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self._temp}{self.staging}")
+            if self.staged:
+                with self.connection.begin():
+                    self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self._temp}{self.staging}")
         finally:
             self.connection.close()
 

@@ -122,3 +122,43 @@ def test_upgrade_rehashes_the_snapshots_the_next_diff_reads(db_url):
     new = begin_run(engine, "ace")
     save_snapshot(engine, new, [records[0], exhibit("a-0002", "Google IT Support", hours=4)], {"pages": 3})
     assert snapshot_changes(engine, "ace", old, new) == {"added": [], "removed": [], "changed": ["a-0002"]}
+
+
+@pytest.mark.parametrize("spill_after", [20_000, 2], ids=["in-memory", "staged"])
+def test_snapshot_writer_keeps_one_record_per_key_and_commits_whole(db_url, spill_after):
+    """What a crawl streams: the first readable record per key wins, whether it is still in memory or
+    already spilled to the staging table; nothing is visible before `finish`; rows land in key order."""
+    from store.runs import SnapshotWriter
+
+    engine = open_engine(db_url)
+    run = begin_run(engine, "ace")
+    writer = SnapshotWriter(engine, run, spill_after=spill_after)
+    unreadable = {**exhibit("a-0003", ""), "parse_status": "unknown", "problem": "timeout"}
+    for record in [exhibit("a-0005", "Google UX Design"), unreadable, exhibit("a-0001", "Google IT Support"),
+                   exhibit("a-0005", "a later duplicate is dropped"), exhibit("a-0002", "Google Data Analytics"),
+                   exhibit("a-0003", "Google Cybersecurity"), {**unreadable, "problem": "unreadable again"}]:
+        writer.add(record)
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from ace_exhibit")).scalar_one() == 0
+    assert writer.finish({"pages": 7}) == 4
+    with engine.connect() as connection:
+        rows = connection.execute(text("select cid, title, parse_status from ace_exhibit order by id")).all()
+    assert [tuple(row) for row in rows] == [("a-0001", "Google IT Support", "ok"),
+                                            ("a-0002", "Google Data Analytics", "ok"),
+                                            ("a-0003", "Google Cybersecurity", "ok"),
+                                            ("a-0005", "Google UX Design", "ok")]
+
+
+@pytest.mark.parametrize("spill_after", [20_000, 2], ids=["in-memory", "staged"])
+def test_snapshot_writer_closed_without_finish_writes_nothing(db_url, spill_after):
+    from store.runs import SnapshotWriter
+
+    engine = open_engine(db_url)
+    run = begin_run(engine, "ace")
+    writer = SnapshotWriter(engine, run, spill_after=spill_after)
+    for n in range(5):
+        writer.add(exhibit(f"a-000{n}", f"Google Course {n}"))
+    writer.close()
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from ace_exhibit")).scalar_one() == 0
+        assert connection.execute(text("select outcome from crawl_run")).scalar_one() == "running"
