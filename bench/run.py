@@ -346,22 +346,6 @@ def store_sqlite(items: dict[str, list[dict]], tmp: Path, repeats: int) -> dict:
     return out
 
 
-def pg_database(admin_url: str) -> tuple[str, str]:
-    import psycopg
-
-    name = f"acewatch_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return admin_url.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def drop_pg_database(admin_url: str, name: str) -> None:
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 def store_pg(items: dict[str, list[dict]], url: str, repeats: int) -> dict:
     import psycopg
 
@@ -610,6 +594,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:
             log(f"PostgreSQL not reachable ({exc}); PostgreSQL figures skipped")
             pg = False
+    if pg:  # scratch databases as the tests make them; imported here, not in the measured worker
+        from tests.conftest import _drop_pg_database, _fresh_pg_database
     rows = []
     for label in args.sizes.split(","):
         size = sitegen.parse_size(label)
@@ -631,20 +617,20 @@ def main(argv: list[str] | None = None) -> int:
                 row["store_sqlite"] = store_sqlite(items, tmp, repeats)
                 log(f"{size:,}: store sqlite {row['store_sqlite']}")
                 if pg:
-                    url, name = pg_database(args.pg)
+                    url, name = _fresh_pg_database(args.pg)
                     try:
                         row["store_pg"] = store_pg(items, url, repeats)
                     finally:
-                        drop_pg_database(args.pg, name)
+                        _drop_pg_database(args.pg, name)
                     log(f"{size:,}: store pg {row['store_pg']}")
             if "diff" not in skip:
                 row["diff_sqlite"] = diff_stage(items["ace"], f"sqlite:///{tmp / 'diff.db'}", args.seed, repeats)
                 if pg:
-                    url, name = pg_database(args.pg)
+                    url, name = _fresh_pg_database(args.pg)
                     try:
                         row["diff_pg"] = diff_stage(items["ace"], url, args.seed, repeats)
                     finally:
-                        drop_pg_database(args.pg, name)
+                        _drop_pg_database(args.pg, name)
                 log(f"{size:,}: diff {row['diff_sqlite']} {row.get('diff_pg')}")
             if "match" not in skip:
                 row["match"] = match_stage(generated, items["ace"], items["coursera"])
