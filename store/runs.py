@@ -71,14 +71,11 @@ def save_snapshot(engine: Engine, run_id: int, records: Iterable[dict[str, Any]]
     """
     with engine.begin() as connection:
         source = _running_source(connection, run_id)
-        model, key = SNAPSHOT_TABLES[source], SNAPSHOT_KEYS[source]
-        rows = _RowMaker(model, run_id)
-        written = 0
-        for batch in _batches(sorted(records, key=lambda record: str(record.get(key))), BATCH):
-            _insert_rows(connection, model.__table__.name, rows.columns, [rows.make(record) for record in batch])
-            written += len(batch)
-        _mark_finished(connection, run_id, written, stats, finish_reason)
-    return written
+        maker = _RowMaker(SNAPSHOT_TABLES[source], run_id)
+        rows = [maker.make(record) for record in records]
+        _insert_in_key_order(connection, source, maker, rows)
+        _mark_finished(connection, run_id, len(rows), stats, finish_reason)
+    return len(rows)
 
 
 class SnapshotWriter:
@@ -101,8 +98,7 @@ class SnapshotWriter:
         except BaseException:
             self.connection.close()
             raise
-        self.model = SNAPSHOT_TABLES[source]
-        self.key = SNAPSHOT_KEYS[source]
+        self.source, self.model, self.key = source, SNAPSHOT_TABLES[source], SNAPSHOT_KEYS[source]
         self.rows = _RowMaker(self.model, run_id)
         self.staging = f"acewatch_staging_{source}_{run_id}"
         self.staged = False  # has anything spilled to the staging table
@@ -159,9 +155,7 @@ class SnapshotWriter:
                         f"INSERT INTO {self.model.__table__.name} ({columns}) "
                         f"SELECT {columns} FROM {self._temp}{self.staging} ORDER BY {self.key}")
                 else:
-                    by_key = itemgetter(self.rows.columns.index(self.key))
-                    for batch in _batches(sorted(self.pending.values(), key=by_key), BATCH):
-                        _insert_rows(self.connection, self.model.__table__.name, self.rows.columns, batch)
+                    _insert_in_key_order(self.connection, self.source, self.rows, self.pending.values())
                 _mark_finished(self.connection, self.run_id, len(self.kept), stats, finish_reason)
         finally:
             self.close()
@@ -223,6 +217,14 @@ class _RowMaker:
         for name in self.json_columns:
             row[name] = orjson.dumps(row[name]).decode()
         return self.values(row)
+
+
+def _insert_in_key_order(connection: Connection, source: str, maker: _RowMaker, rows: Iterable[tuple]) -> None:
+    """Write a snapshot's rows sorted by key, so they sit in the table in the order
+    the (run_id, key) index reads them (see `snapshot_changes`)."""
+    position = maker.columns.index(SNAPSHOT_KEYS[source])
+    for batch in _batches(sorted(rows, key=lambda row: str(row[position])), BATCH):
+        _insert_rows(connection, SNAPSHOT_TABLES[source].__table__.name, maker.columns, batch)
 
 
 def _insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
