@@ -284,7 +284,8 @@ def test_a_name_with_nothing_to_compare_is_bad_input(reliability_env, tmp_path, 
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_changes_on_a_newer_schema_is_a_one_line_error(tmp_path, reliability_env):
+def _store_of_a_newer_acewatch(tmp_path, reliability_env):
+    """A copy of the baseline store whose schema revision this acewatch does not know."""
     import shutil
     import sqlite3
 
@@ -292,6 +293,11 @@ def test_changes_on_a_newer_schema_is_a_one_line_error(tmp_path, reliability_env
     shutil.copyfile(reliability_env.baseline, db)
     with sqlite3.connect(db) as connection:
         connection.execute("update alembic_version set version_num = '9999_future'")
+    return db
+
+
+def test_changes_on_a_newer_schema_is_a_one_line_error(tmp_path, reliability_env):
+    db = _store_of_a_newer_acewatch(tmp_path, reliability_env)
     for args in (["changes"], ["changes", "--json"], ["run", "--progress", "off"]):
         result = acewatch(*args, db=f"sqlite:///{db}", home=tmp_path)
         assert result.returncode == 6, (args, result.stderr)
@@ -300,13 +306,7 @@ def test_changes_on_a_newer_schema_is_a_one_line_error(tmp_path, reliability_env
 
 
 def test_check_on_a_newer_schema_is_a_one_line_error(tmp_path, reliability_env):
-    import shutil
-    import sqlite3
-
-    db = tmp_path / "newer.db"
-    shutil.copyfile(reliability_env.baseline, db)
-    with sqlite3.connect(db) as connection:
-        connection.execute("update alembic_version set version_num = '9999_future'")
+    db = _store_of_a_newer_acewatch(tmp_path, reliability_env)
     result = acewatch("check", "Google IT Support Professional Certificate", db=f"sqlite:///{db}", home=tmp_path)
     assert result.returncode == 6, result.stdout
     assert "newer than this acewatch knows" in result.stderr and len(result.stderr.strip().splitlines()) == 1
