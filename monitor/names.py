@@ -159,7 +159,10 @@ def _rule_unicode(text: str) -> str:
 
 
 def _rule_case(text: str) -> str:
-    return text.casefold()
+    """Casefold, then recompose: casefold can decompose a character (``ῒ`` becomes three code
+    points) that NFKC would compose again, and the two rules must not undo each other.
+    NFC, not NFKC: compatibility mappings (NBSP, ligatures) stay credited to `unicode`."""
+    return unicodedata.normalize("NFC", text.casefold())
 
 
 # Order matters: marks before NFKC (which turns "™" into "TM"), whitespace
