@@ -52,6 +52,7 @@ def scrapy_settings(spec: dict[str, Any]) -> Settings:
         "COURSERA_API_URL": coursera["api_url"],
         "COURSERA_SITE_URL": coursera["site_url"],
         "COURSERA_PAGE_SIZE": coursera["page_size"],
+        "COURSERA_DISCOVERY": coursera.get("discovery", "sitemap"),
         "USER_AGENT": crawl["user_agent"],
         "CONCURRENT_REQUESTS": crawl["concurrent_requests"],
         "DOWNLOAD_TIMEOUT": crawl["download_timeout"],

@@ -69,3 +69,4 @@ ACE_KNOWN_EXHIBITS = []       # exhibit URLs of the last healthy snapshot, re-ch
 COURSERA_API_URL = "https://api.coursera.org/api/"
 COURSERA_SITE_URL = "https://www.coursera.org"
 COURSERA_PAGE_SIZE = 100
+COURSERA_DISCOVERY = "sitemap"  # or "api" (only where robots.txt permits /api/)

@@ -54,6 +54,9 @@ class CourseraConfig:
     api_url: str = "https://api.coursera.org/api/"
     site_url: str = "https://www.coursera.org"
     page_size: int = 100
+    # "sitemap": the sitemaps robots.txt declares (the real hosts forbid /api/); "api": the catalog
+    # API, only for a host whose robots.txt permits it.
+    discovery: str = "sitemap"
 
 
 @dataclass(frozen=True)

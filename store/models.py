@@ -71,7 +71,7 @@ class CourseraProgram(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="crawl_run.id", ondelete="CASCADE")
-    program_id: str = Field(max_length=64)
+    program_id: str = Field(max_length=255)  # the program page path (migration 0004)
     slug: str = Field(default="", index=True, max_length=255)
     variant: str = Field(default="", max_length=64)
     api_name: str = ""
@@ -110,7 +110,7 @@ class ProgramMatch(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     cycle_id: int = Field(foreign_key="cycle.id", ondelete="CASCADE", index=True)
-    program_id: str = Field(max_length=64)
+    program_id: str = Field(max_length=255)  # the program page path (migration 0004)
     cid: str | None = Field(default=None, max_length=64)
     verdict: str = Field(max_length=16)
     score: float = 0.0

@@ -65,12 +65,12 @@ def test_renamed_on_coursera_and_no_longer_matching_word_for_word(two_days):
     expected = CHANGE["renamed"]
     by_type = events_by_type(two_days["day2"].events)
     (renamed,) = by_type["renamed"]
-    assert renamed["subject_key"] == expected["coursera_id"]
+    assert renamed["subject_key"] == expected["coursera_path"]
     assert renamed["old"] == expected["day1"]["coursera_page_title"]
     assert renamed["new"] == expected["day2"]["coursera_page_title"]
     assert renamed["details"]["differences"] == ["Developer -> Development"]
     (mismatch,) = by_type["name_mismatch"]
-    assert mismatch["subject_key"] == expected["coursera_id"]
+    assert mismatch["subject_key"] == expected["coursera_path"]
     assert (mismatch["old"], mismatch["new"]) == ("exact", "near")
     assert mismatch["details"]["ace_id"] == expected["ace_id"]
 

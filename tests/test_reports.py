@@ -119,7 +119,7 @@ def test_history_of_the_renamed_program_shows_both_titles_and_the_name_mismatch(
     old_title, new_title = renamed["day1"]["coursera_page_title"], renamed["day2"]["coursera_page_title"]
     data = history_data(store["engine"], old_title)
     (program,) = data["found"]["coursera"]
-    assert program["program_id"] == renamed["coursera_id"] and program["slug"] == renamed["coursera_slug"]
+    assert program["program_id"] == renamed["coursera_path"] and program["slug"] == renamed["coursera_slug"]
     assert program["titles"] == [old_title, new_title]
     assert [e["ace_id"] for e in data["found"]["ace"]] == [renamed["ace_id"]]
     first, second = data["timeline"]
@@ -144,7 +144,7 @@ def test_history_finds_the_same_program_by_new_title_slug_url_and_ace_id(store):
                   f"https://www.coursera.org{renamed['coursera_path']}",
                   renamed["day1"]["coursera_page_title"].upper()):  # normalised: case
         data = history_data(engine, query)
-        assert [p["program_id"] for p in data["found"]["coursera"]] == [renamed["coursera_id"]], query
+        assert [p["program_id"] for p in data["found"]["coursera"]] == [renamed["coursera_path"]], query
         assert [e["cid"] for e in data["found"]["ace"]] == [renamed["cid"]], query
 
 

@@ -162,3 +162,39 @@ def test_snapshot_writer_closed_without_finish_writes_nothing(db_url, spill_afte
     with engine.connect() as connection:
         assert connection.execute(text("select count(*) from ace_exhibit")).scalar_one() == 0
         assert connection.execute(text("select outcome from crawl_run")).scalar_one() == "running"
+
+
+def test_upgrade_rekeys_coursera_programs_by_page_path_and_keeps_their_timeline(db_url):
+    """Migration 0004: snapshots, matches and events keyed by the API id move to the page path together."""
+    from alembic import command
+    from sqlalchemy import text as sql
+
+    from store.database import _alembic_config, create_store_engine
+
+    engine = create_store_engine(db_url)
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0003")
+    path = "/professional-certificates/salesforce-sales-development-representative-with-a-long-slug"
+    with engine.begin() as connection:
+        connection.execute(sql("insert into crawl_run (id, source, base_url, started_at, outcome, finish_reason, pages,"
+                               " records, unknown, errors, retries, healthy, health_report) values (1, 'coursera', '',"
+                               " '2026-11-01', 'finished', 'finished', 1, 1, 0, 0, 0, true, '[]')"))
+        connection.execute(sql("insert into coursera_program (run_id, program_id, slug, variant, api_name, title, partner,"
+                               " url, ace_claim, parse_status, content_hash) values (1, 'br_ap3iKlQmsSqXX4fF7JA', 's',"
+                               " '', '', 'T', 'P', :url, 'yes', 'ok', '')"), {"url": "https://www.coursera.org" + path})
+        connection.execute(sql("insert into cycle (id, started_at, coursera_run_id, outcome) values (1, '2026-11-01', 1,"
+                               " 'finished')"))
+        connection.execute(sql("insert into program_match (cycle_id, program_id, verdict, score, status, differences)"
+                               " values (1, 'br_ap3iKlQmsSqXX4fF7JA', 'exact', 1, 'recommended', '[]')"))
+        connection.execute(sql("insert into change_event (cycle_id, detected_at, type, source, subject_key, subject,"
+                               " details) values (1, '2026-11-01', 'renamed', 'coursera', 'br_ap3iKlQmsSqXX4fF7JA', 'T',"
+                               " '{}')"))
+    engine.dispose()
+
+    engine = open_engine(db_url)  # upgrades to head
+    with engine.connect() as connection:
+        assert connection.execute(sql("select program_id from coursera_program")).scalar_one() == path
+        assert connection.execute(sql("select program_id from program_match")).scalar_one() == path
+        assert connection.execute(sql("select subject_key from change_event")).scalar_one() == path

@@ -58,6 +58,18 @@ class PageClaim:
     ace_claim: str            # yes | no
     ace_credits: int | None
     claim_text: str | None
+    canonical: str = ""       # <link rel=canonical>, else og:url: what page the site says this is
+    partner: str = ""         # the "Offered by" names, ", "-joined
+
+
+PROGRAM_PATH = re.compile(r"^/(professional-certificates|specializations)/([a-z0-9][a-z0-9-]*)/?$")
+PATH_VARIANTS = {folder: variant for variant, folder in VARIANT_PATHS.items()}
+
+
+def program_key(path: str) -> tuple[str, str] | None:
+    """(variant, slug) of a program page path, or None for any other page (/learn/, /search, degrees...)."""
+    found = PROGRAM_PATH.match(path)
+    return (PATH_VARIANTS[found.group(1)], found.group(2)) if found else None
 
 
 # Program pages weigh about 300 KB, most of it inline scripts (Apollo state, bundles) and
@@ -71,6 +83,9 @@ _RAW_START = re.compile(rb"<!--|<(script|style)\b", re.I)
 _RAW_END = {b"script": re.compile(rb"</script", re.I), b"style": re.compile(rb"</style", re.I)}
 _TYPE_ATTR = re.compile(rb"""\stype\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""", re.I)
 _H1 = re.compile(rb"""<h1\b(?:[^>"']|"[^"]*"|'[^']*')*>(.*?)</h1\s*>""", re.I | re.S)
+_CANONICAL = re.compile(rb"""<link\b[^>]*\brel\s*=\s*["']?canonical\b[^>]*>""", re.I)
+_OG_URL = re.compile(rb"""<meta\b[^>]*\bproperty\s*=\s*["']og:url["'][^>]*>""", re.I)
+_HREF = re.compile(rb"""\b(?:href|content)\s*=\s*(?:"([^"]*)"|'([^']*)')""", re.I)
 _HTML_PARSER = lxml_html.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
 
 
@@ -192,7 +207,28 @@ def parse_program_page(body: bytes | str) -> PageClaim:
     credits, text = find_claim(_faq_answers([s.decode("utf-8", "replace") for s in scripts]))
     if credits is None and b"ACE" in markup:  # body copy can only mention ACE if its bytes do
         credits, text = find_claim(_body_texts(_selector(markup)))
-    return PageClaim(title, "yes" if credits is not None else "no", credits, text)
+    return PageClaim(title, "yes" if credits is not None else "no", credits, text,
+                     _canonical(markup), _partner(markup))
+
+
+def _canonical(markup: bytes) -> str:
+    """The page's own URL as it declares it: <link rel=canonical>, else og:url ("" if neither)."""
+    for pattern in (_CANONICAL, _OG_URL):
+        tag = pattern.search(markup)
+        value = tag and _HREF.search(tag.group(0))
+        if value:
+            return lxml_html.fromstring(b"<p>" + (value.group(1) or value.group(2) or b"") + b"</p>").text_content()
+    return ""
+
+
+def _partner(markup: bytes) -> str:
+    """Who offers the program, as a reader sees it: the text after the "Offered by" heading."""
+    if b"Offered by" not in markup:
+        return ""
+    names = _selector(markup).xpath(
+        "//*[self::h2 or self::h3][normalize-space()='Offered by']/following-sibling::*[1]//text()").getall()
+    text = " ".join(" ".join(names).split())
+    return ", ".join(part.strip() for part in text.split(" and ") if part.strip())
 
 
 def _selector(markup: bytes) -> Selector:

@@ -1,6 +1,14 @@
-"""The `coursera` spider: catalog API pages -> partner names -> program pages.
+"""The `coursera` spider: sitemaps (or, where robots.txt permits, the catalog API) -> program pages.
 
-Discovery goes through the public `onDemandSpecializations.v1` API (string
+`discovery = "sitemap"` (the default; the real hosts forbid `/api/` for every agent): read
+the sitemap index robots.txt declares, every sub-sitemap it lists (names change over the
+years, so none is hard-coded; gzip ones included), and keep the `/professional-certificates/<slug>`
+and `/specializations/<slug>` URLs; `/learn/`, degrees and the rest are never fetched. Each
+program page is the record: its key is the page path, title/partner/claim are read from it.
+A page that redirects away from its program path, or says (canonical, og:url) it is another
+page, is `unknown`; a 404 is `gone`. An unreadable index ends the crawl as incomplete.
+
+`discovery = "api"` goes through the public `onDemandSpecializations.v1` API (string
 `paging.next`, absent on the last page); the ACE claim is read from each
 program page, whose path depends on `productVariant`.
 
@@ -15,17 +23,24 @@ read is stored as `unknown`, never dropped.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlencode, urlsplit
 
 import scrapy
+from protego import Protego
 from scrapy.exceptions import CloseSpider
+from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.failures import failure_reason
 from crawler.items import CourseraProgramItem
-from crawler.parsing.coursera import ApiPageError, parse_api_page, parse_program_page, program_path
+from crawler.parsing.coursera import ApiPageError, parse_api_page, parse_program_page, program_key, program_path
 
 API_FIELDS = "name,slug,description,partnerIds,courseIds,tagline,productVariant"
 PARTNER_BATCH = 20  # ~400 ids in one request answers HTTP 414
+DISCOVERY = ("sitemap", "api")
+# Localized copies of a program page list the same program under another slug (-zhtw, -ptbr...).
+LOCALIZED = re.compile(r"-(zhtw|zhcn|ptbr|es|fr|de|ja|ko|ru|ar|it|id|tr|vi|th|pl|nl|uk)$")
 
 
 class CourseraSpider(scrapy.Spider):
@@ -39,6 +54,10 @@ class CourseraSpider(scrapy.Spider):
         spider.site_url = settings.get("COURSERA_SITE_URL").rstrip("/")
         spider.base_url = spider.api_url
         spider.page_size = settings.getint("COURSERA_PAGE_SIZE", 100)
+        spider.discovery = settings.get("COURSERA_DISCOVERY", "sitemap")
+        spider.max_size = settings.getint("DOWNLOAD_MAXSIZE")
+        spider.program_paths: set[str] = set()
+        spider.indexes_left = spider.indexes_read = 0
         spider.allowed_domains = sorted({urlsplit(spider.api_url).hostname, urlsplit(spider.site_url).hostname})
         spider.partners: dict[str, str] = {}
         spider.programs_seen: set[str] = set()
@@ -55,7 +74,92 @@ class CourseraSpider(scrapy.Spider):
                               cb_kwargs={"start": start})
 
     async def start(self):
-        yield self.api_request("0")
+        """robots.txt first: it declares the sitemaps and says whether the API may be read."""
+        if self.discovery not in DISCOVERY:
+            raise CloseSpider(f"[coursera] discovery = {self.discovery!r}: expected one of {', '.join(DISCOVERY)}")
+        host = self.site_url if self.discovery == "sitemap" else _origin(self.api_url)
+        yield scrapy.Request(host + "/robots.txt", callback=self.parse_robots, errback=self.robots_failed,
+                             dont_filter=True, meta={"dont_obey_robotstxt": True})
+
+    def parse_robots(self, response):
+        self._robots_lines = response.text.splitlines() if response.status == 200 else []
+        robots = Protego.parse("\n".join(self._robots_lines))
+        agent = self.settings.get("USER_AGENT")
+        if self.discovery == "api":
+            needed = self.api_page_url("0")
+            if not robots.can_fetch(needed, agent):
+                self.forbidden(response.url, needed, 'set [coursera] discovery = "sitemap"')
+            yield self.api_request("0")
+            return
+        indexes = list(sitemap_urls_from_robots(response.body, base_url=response.url)) if response.status == 200 else []
+        if not indexes:
+            self.incomplete(f"{response.url} declares no Sitemap: (cannot list programs)")
+        self.indexes_left = len(indexes)
+        for index in indexes:
+            if not robots.can_fetch(index, agent):
+                self.forbidden(response.url, index, 'set [coursera] discovery = "api" if a host permits the API')
+            yield scrapy.Request(index, callback=self.parse_sitemap, errback=self.index_failed,
+                                 dont_filter=True, cb_kwargs={"index": True})
+
+    def forbidden(self, robots_url: str, url: str, change: str):
+        """robots.txt forbids what this discovery needs: one line naming the rule and the setting."""
+        raise CloseSpider(f"robots.txt forbids it: {robots_url} has '{_rule(robots_url, url, self)}' for {url}; "
+                          f"{change}")
+
+    def robots_failed(self, failure):
+        self.incomplete(f"robots.txt unreadable ({failure_reason(failure)}): {failure.request.url}")
+
+    def parse_sitemap(self, response, index: bool = False):
+        """A sitemap index (follow every sub-sitemap) or a urlset (keep program pages only)."""
+        body = _sitemap_body(response, self.max_size)
+        try:
+            sitemap = Sitemap(body) if body else None
+        except Exception:  # lxml refuses it
+            sitemap = None
+        if sitemap is None or sitemap.type not in ("sitemapindex", "urlset"):
+            self.sitemap_problem(response.url, "not a sitemap", index)
+            return
+        if index:
+            self.indexes_read += 1
+        if sitemap.type == "sitemapindex":
+            for entry in sitemap:
+                yield scrapy.Request(entry["loc"], callback=self.parse_sitemap, errback=self.sitemap_failed,
+                                     dont_filter=True)
+            return
+        yield from self.program_requests_from(list(sitemap))
+
+    def program_requests_from(self, entries: list[dict]):
+        """One request per program page not yet asked for; localized copies of a listed slug skipped."""
+        listed = {}
+        for entry in entries:
+            path = urlsplit(entry.get("loc", "")).path.rstrip("/")
+            if program_key(path) is not None:
+                listed.setdefault(path, entry)
+        for path, entry in listed.items():
+            base = LOCALIZED.sub("", path)
+            if path in self.program_paths or (base != path and (base in listed or base in self.program_paths)):
+                continue
+            self.program_paths.add(path)
+            variant, slug = program_key(path)
+            item = CourseraProgramItem(program_id=path, slug=slug, url=self.site_url + path, variant=variant)
+            yield scrapy.Request(item.url, callback=self.parse_program, errback=self.program_failed,
+                                 cb_kwargs={"item": item}, meta={"lastmod": entry.get("lastmod", "")})
+
+    def index_failed(self, failure):
+        self.sitemap_problem(failure.request.url, failure_reason(failure), index=True)
+
+    def sitemap_failed(self, failure):
+        self.sitemap_problem(failure.request.url, failure_reason(failure))
+
+    def sitemap_problem(self, url: str, problem: str, index: bool = False):
+        """A sitemap that fails is logged and counted (the health check judges the program count);
+        when no sitemap robots.txt declares can be read, the catalog is incomplete."""
+        self.crawler.stats.inc_value("acewatch/sitemap_errors")
+        self.logger.warning("sitemap unreadable (%s): %s", problem, url)
+        if index:
+            self.indexes_left -= 1
+            if self.indexes_left == 0 and self.indexes_read == 0:
+                self.incomplete(f"sitemap index unreadable ({problem}): {url}")
 
     def incomplete(self, problem: str):
         """The listing cannot be trusted: end the crawl as failed rather than store part of the catalog."""
@@ -135,7 +239,7 @@ class CourseraSpider(scrapy.Spider):
         for element in elements:
             path = program_path(element)
             item = CourseraProgramItem(
-                program_id=element["id"], slug=element["slug"], url=self.site_url + (path or ""),
+                program_id=path or element["id"], slug=element["slug"], url=self.site_url + (path or ""),
                 variant=element["productVariant"], api_name=element["name"], title=element["name"],
                 partner=", ".join(self.partners.get(p, "") for p in element["partnerIds"]).strip(", "))
             if path is None:
@@ -154,11 +258,32 @@ class CourseraSpider(scrapy.Spider):
             problem = str(exc) if isinstance(exc, ValueError) else f"unreadable page ({type(exc).__name__})"
             yield self.unknown(item, problem)
             return
+        problem = self.not_the_program(response, item, claim.canonical)
+        if problem:
+            yield self.unknown(item, problem)
+            return
         item.title, item.ace_claim, item.ace_credits, item.claim_text = (
             claim.title, claim.ace_claim, claim.ace_credits, claim.claim_text)
+        item.partner = item.partner or claim.partner
         yield item
 
+    def not_the_program(self, response, item: CourseraProgramItem, canonical: str) -> str | None:
+        """Why this page is not the program page asked for (redirected away, or it says it is another page)."""
+        asked = urlsplit(item.url).path.rstrip("/")
+        landed = urlsplit(response.url).path.rstrip("/")
+        if landed != asked:
+            return f"redirected away from the program page to {response.url}"[:300]
+        if canonical and urlsplit(canonical).path.rstrip("/") != asked:
+            return f"the page says it is {canonical}, not this program page"[:300]
+        return None
+
     def program_failed(self, failure):
+        """A 404/410 for a sitemap-listed page means retired: no record, so the program reads as removed."""
+        response = getattr(failure.value, "response", None)
+        if response is not None and response.status in (404, 410) and self.discovery == "sitemap":
+            self.crawler.stats.inc_value("acewatch/programs_gone")
+            self.logger.info("program page gone (HTTP %s): %s", response.status, failure.request.url)
+            return
         self.request_failed(failure)
         yield self.unknown(failure.request.cb_kwargs["item"], failure_reason(failure))
 
@@ -173,6 +298,28 @@ class CourseraSpider(scrapy.Spider):
     def request_failed(self, failure):
         self.crawler.stats.inc_value("acewatch/request_errors")
         self.logger.warning("request failed: %s (%s)", failure.request.url, failure_reason(failure))
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _rule(robots_url: str, url: str, spider) -> str:
+    """The Disallow line that matches `url` (longest prefix), for the one-line failure."""
+    path = urlsplit(url).path
+    return max((line.strip() for line in getattr(spider, "_robots_lines", []) if line.lower().startswith("disallow:")
+                and path.startswith(line.split(":", 1)[1].strip() or "\0")), key=len, default="Disallow")
+
+
+def _sitemap_body(response, max_size: int) -> bytes | None:
+    """The sitemap's XML: gunzipped when the body is gzip (a .xml.gz file), as SitemapSpider does."""
+    if gzip_magic_number(response):
+        try:
+            return gunzip(response.body, max_size=max_size)
+        except Exception:
+            return None
+    return response.body
 
 
 def _text(value) -> str:

@@ -64,8 +64,8 @@ EXPECTED_EVENTS = frozenset({
     ("lost_ace", CHANGE["lost_ace"]["cid"]),
     ("lost_ace", CHANGE["recommendation_ended"]["cid"]),
     ("credits_changed", CHANGE["credits_changed"]["cid"]),
-    ("renamed", CHANGE["renamed"]["coursera_id"]),
-    ("name_mismatch", CHANGE["renamed"]["coursera_id"]),
+    ("renamed", CHANGE["renamed"]["coursera_path"]),
+    ("name_mismatch", CHANGE["renamed"]["coursera_path"]),
 })
 HEALTH_EVENTS = {"source_unhealthy", "source_recovered"}
 STATUS_EVENTS = {"gained_ace", "lost_ace", "credits_changed"}
