@@ -49,6 +49,7 @@ def scrapy_settings(spec: dict[str, Any]) -> Settings:
         "ACE_BASE_URL": ace["base_url"],
         "ACE_ORGANIZATIONS": list(ace["organizations"]),
         "ACE_KNOWN_EXHIBITS": list(spec.get("known_exhibits", [])),
+        "ACE_WAITING_EXHIBITS": list(spec.get("waiting_exhibits", [])),
         "COURSERA_API_URL": coursera["api_url"],
         "COURSERA_SITE_URL": coursera["site_url"],
         "COURSERA_PAGE_SIZE": coursera["page_size"],

@@ -66,6 +66,7 @@ ACEWATCH_PROGRESS = "auto"    # "auto" (a bar on a terminal), "bar", "log", "off
 ACE_BASE_URL = "https://www.acenet.edu"
 ACE_ORGANIZATIONS = []        # organization GUIDs (Organization.aspx?oid=...)
 ACE_KNOWN_EXHIBITS = []       # exhibit URLs of the last healthy snapshot, re-checked if unlisted
+ACE_WAITING_EXHIBITS = []     # of those, the ones already unlisted with gone-evidence then (confirmed now)
 COURSERA_API_URL = "https://api.coursera.org/api/"
 COURSERA_SITE_URL = "https://www.coursera.org"
 COURSERA_PAGE_SIZE = 100

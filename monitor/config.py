@@ -74,6 +74,10 @@ class CrawlConfig:
 class HealthConfig:
     max_error_ratio: float = 0.05
     max_unknown_ratio: float = 0.05
+    # A run is unhealthy for failed requests (unreadable records) only above the ratio AND at
+    # least this many: one or two odd pages of a small catalog hold back only their own events.
+    min_failed_requests: int = 3
+    min_unreadable_records: int = 3
     min_fraction_of_median: float = 0.8
     median_of_last: int = 5
 

@@ -13,11 +13,12 @@ import os
 import signal
 import subprocess
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
+from crawler.removal import is_waiting
 from monitor.config import Config
 from store.runs import begin_run, fail_run, get_run, iter_snapshot, latest_healthy_run
 
@@ -26,10 +27,10 @@ SOURCES = ("ace", "coursera")
 
 
 def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str,
-               known_exhibits: list[str]) -> dict:
+               known: KnownExhibits) -> dict:
     return {"db": config.db, "run_ids": run_ids, "sources": list(sources), "progress": progress,
             "parent_pid": os.getpid(),
-            "known_exhibits": known_exhibits,
+            "known_exhibits": known.urls, "waiting_exhibits": known.waiting,
             "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()),
             "ace": asdict(config.ace), "coursera": asdict(config.coursera), "crawl": asdict(config.crawl)}
 
@@ -42,7 +43,7 @@ def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOU
                   progress: str = "auto") -> dict[str, int]:
     """Crawl `sources` in a child process; return the run id of each (finished or failed)."""
     run_ids = {source: begin_run(engine, source, base_url(config, source)) for source in sources}
-    spec = crawl_spec(config, run_ids, sources, progress, known_exhibit_urls(engine, config.ace.base_url))
+    spec = crawl_spec(config, run_ids, sources, progress, known_exhibits(engine, config.ace.base_url))
     problem = "crawl interrupted"
     try:
         problem = _run_child(spec, config.crawl.timeout_seconds)
@@ -53,12 +54,24 @@ def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOU
     return run_ids
 
 
-def known_exhibit_urls(engine: Engine, base_url: str) -> list[str]:
-    """Exhibits of the last healthy ACE snapshot on this site: the spider re-checks any no listing links."""
+@dataclass(frozen=True)
+class KnownExhibits:
+    """Exhibits of the last healthy ACE snapshot on this site, which the spider re-checks if no
+    listing links them; `waiting`: those already unlisted with evidence of being gone then."""
+
+    urls: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)
+
+
+def known_exhibits(engine: Engine, base_url: str) -> KnownExhibits:
     run = latest_healthy_run(engine, "ace")
+    if run is None:
+        return KnownExhibits()
     site = urlsplit(base_url)[:2]
-    return [record["url"] for record in iter_snapshot(engine, "ace", run.id, columns=("url",))
-            if urlsplit(record["url"])[:2] == site] if run else []
+    records = [r for r in iter_snapshot(engine, "ace", run.id, columns=("url", "parse_status", "problem"))
+               if urlsplit(r["url"])[:2] == site]
+    return KnownExhibits([r["url"] for r in records],
+                         [r["url"] for r in records if r["parse_status"] != "ok" and is_waiting(r["problem"])])
 
 
 def _run_child(spec: dict, timeout: int) -> str | None:

@@ -34,18 +34,21 @@ def check_not_empty(run, _history, _limits) -> Check:
                  else "the crawl stored no records")
 
 
+def within(count: int, total: int, max_ratio: float, min_count: int) -> tuple[bool, str]:
+    """Healthy unless `count` is above both the ratio limit and the absolute floor; and why."""
+    ratio = count / max(total, 1)
+    ok = ratio <= max_ratio or count < min_count
+    return ok, f"{ratio:.1%}, limit {max_ratio:.0%} and at least {min_count}"
+
+
 def check_errors(run, _history, limits: HealthConfig) -> Check:
-    ratio = run.errors / max(run.pages, 1)
-    ok = ratio <= limits.max_error_ratio
-    return Check("errors", ok, f"{run.errors} failed requests of {run.pages} pages ({ratio:.1%}, "
-                 f"limit {limits.max_error_ratio:.0%})")
+    ok, limit = within(run.errors, run.pages, limits.max_error_ratio, limits.min_failed_requests)
+    return Check("errors", ok, f"{run.errors} failed requests of {run.pages} pages ({limit})")
 
 
 def check_unknown(run, _history, limits: HealthConfig) -> Check:
-    ratio = run.unknown / max(run.records, 1)
-    ok = ratio <= limits.max_unknown_ratio
-    return Check("unreadable", ok, f"{run.unknown} of {run.records} records unreadable ({ratio:.1%}, "
-                 f"limit {limits.max_unknown_ratio:.0%})")
+    ok, limit = within(run.unknown, run.records, limits.max_unknown_ratio, limits.min_unreadable_records)
+    return Check("unreadable", ok, f"{run.unknown} of {run.records} records unreadable ({limit})")
 
 
 def check_catalog_floor(run, history, limits: HealthConfig) -> Check:

@@ -4,7 +4,12 @@ Starts from the configured organizations (Organization.aspx?oid=...), follows
 every link to a Course.aspx exhibit, and reads each exhibit by its labels.
 Exhibits the last snapshot knew but no organization page lists any more are
 fetched directly before the crawl ends: a loss of ACE status is confirmed by
-the exhibit's own page (the empty template), not inferred from a missing link.
+the exhibit's own answer (`crawler.removal`: 404, 410, a redirect away, the
+empty template, a page without exhibit fields), never inferred from a missing
+link. Anything else (5xx, timeout, a partial page) leaves the exhibit `unknown`:
+its own events wait, and it is not counted against the catalog's health.
+A gone exhibit is confirmed only when every organization page was read; after
+a run whose listings were not all read it waits one more run as `unknown`.
 """
 
 from __future__ import annotations
@@ -17,10 +22,13 @@ from scrapy.exceptions import DontCloseSpider
 
 from crawler.failures import failure_reason
 from crawler.items import AceExhibitItem
-from crawler.parsing.ace import EmptyExhibitTemplate, ExhibitParseError, parse_exhibit
+from crawler.parsing.ace import ExhibitParseError, parse_exhibit
+from crawler.removal import (HANDLED_STATUSES, REDIRECT_STATUSES, Answer, Evidence, Verdict, judge, page_kind,
+                             waiting_reason)
 
 ORGANIZATION_PATH = "/National-Guide/Pages/Organization.aspx?oid={oid}"
 EXHIBIT_PATH = "/national-guide/pages/course.aspx"
+MAX_MOVES = 3  # redirects of a rechecked exhibit to its own new URL that are followed
 
 
 def exhibit_cid(url: str) -> str | None:
@@ -59,9 +67,11 @@ class AceSpider(scrapy.Spider):
         spider.base_url = settings.get("ACE_BASE_URL").rstrip("/")
         spider.organizations = settings.getlist("ACE_ORGANIZATIONS")
         spider.known_exhibits = settings.getlist("ACE_KNOWN_EXHIBITS")
+        spider.waiting = {exhibit_cid(url) for url in settings.getlist("ACE_WAITING_EXHIBITS")}
         spider.allowed_domains = [urlsplit(spider.base_url).hostname]
         spider.seen: set[str] = set()
         spider.rechecked = False
+        spider.listings_read = True  # every organization page read and listing exhibits
         crawler.signals.connect(spider.recheck_known, signal=signals.spider_idle)
         return spider
 
@@ -69,9 +79,14 @@ class AceSpider(scrapy.Spider):
         if not self.organizations:
             self.logger.error("no ACE organizations configured (ace.organizations)")
             self.crawler.stats.inc_value("acewatch/request_errors")
+            self.listings_read = False
         for oid in self.organizations:
             yield scrapy.Request(self.base_url + ORGANIZATION_PATH.format(oid=oid),
-                                 callback=self.parse_organization, errback=self.request_failed)
+                                 callback=self.parse_organization, errback=self.organization_failed)
+
+    def organization_failed(self, failure):
+        self.listings_read = False
+        self.request_failed(failure)
 
     def parse_organization(self, response):
         try:
@@ -79,9 +94,11 @@ class AceSpider(scrapy.Spider):
         except Exception as exc:  # not HTML at all: its exhibits are re-checked from the last snapshot
             self.crawler.stats.inc_value("acewatch/request_errors")
             self.logger.warning("unreadable organization page %s: %s", response.url, type(exc).__name__)
+            self.listings_read = False
             return
         if not any(exhibit_cid(urljoin(response.url, href)) for href in links):
             self.logger.warning("organization page lists no exhibits: %s", response.url)
+            self.listings_read = False
         for href in links:
             url = urljoin(response.url, href)
             cid = exhibit_cid(url)
@@ -89,37 +106,34 @@ class AceSpider(scrapy.Spider):
                 self.seen.add(cid)
                 yield self.exhibit_request(url, cid)
 
-    def exhibit_request(self, url: str, cid: str, recheck: bool = False) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse_exhibit, errback=self.exhibit_failed,
-                              cb_kwargs={"cid": cid, "recheck": recheck})
+    def exhibit_request(self, url: str, cid: str) -> scrapy.Request:
+        return scrapy.Request(url, callback=self.parse_exhibit, errback=self.exhibit_failed, cb_kwargs={"cid": cid})
 
-    def parse_exhibit(self, response, cid: str, recheck: bool = False):
-        organization = organization_of(response.url)
+    def parse_exhibit(self, response, cid: str):
         try:
             fields = parse_exhibit(response.body)
         except Exception as exc:  # anything unreadable is `unknown`, never a missing (= lost) exhibit
-            if recheck and isinstance(exc, EmptyExhibitTemplate):
-                # Confirmed gone: the exhibit's own page is the complete, empty template.
-                self.crawler.stats.inc_value("acewatch/confirmed_gone")
-                return
             if not isinstance(exc, ExhibitParseError):
                 exc = ExhibitParseError(f"unreadable page ({type(exc).__name__})")
             self.crawler.stats.inc_value("acewatch/unreadable_pages")
             self.logger.warning("unreadable exhibit %s: %s", response.url, exc)
-            yield AceExhibitItem(cid=cid, url=response.url, organization=organization,
-                                 parse_status="unknown", problem=str(exc))
+            yield self.unknown_item(cid, response.url, str(exc))
             return
-        yield AceExhibitItem(cid=cid, url=response.url, organization=organization, **fields)
+        yield AceExhibitItem(cid=cid, url=response.url, organization=organization_of(response.url), **fields)
+
+    def unknown_item(self, cid: str, url: str, problem: str) -> AceExhibitItem:
+        return AceExhibitItem(cid=cid, url=url, organization=organization_of(url), parse_status="unknown",
+                              problem=problem)
 
     def exhibit_failed(self, failure):
         self.request_failed(failure)
-        request = failure.request
-        yield AceExhibitItem(cid=request.cb_kwargs["cid"], url=request.url, organization=organization_of(request.url),
-                             parse_status="unknown", problem=failure_reason(failure))
+        yield self.unknown_item(failure.request.cb_kwargs["cid"], failure.request.url, failure_reason(failure))
 
     def request_failed(self, failure):
         self.crawler.stats.inc_value("acewatch/request_errors")
         self.logger.warning("request failed: %s (%s)", failure.request.url, failure_reason(failure))
+
+    # ------------------------------------------------------------------ known exhibits no listing links
 
     def recheck_known(self):
         """Once the listings are done, fetch known exhibits that no listing linked."""
@@ -130,7 +144,51 @@ class AceSpider(scrapy.Spider):
         for url, cid in missing:
             if cid and same_site(url, self.base_url):
                 self.seen.add(cid)
-                self.crawler.engine.crawl(self.exhibit_request(url, cid, recheck=True))
+                self.crawler.engine.crawl(self.recheck_request(url, cid))
         if missing:
             raise DontCloseSpider
 
+    def recheck_request(self, url: str, cid: str, moves: int = 0) -> scrapy.Request:
+        """The exhibit's own URL, its 404/410/3xx answers handled here (they are the evidence)."""
+        return scrapy.Request(url, callback=self.parse_rechecked, errback=self.recheck_failed, dont_filter=True,
+                              meta={"handle_httpstatus_list": HANDLED_STATUSES, "dont_redirect": True},
+                              cb_kwargs={"cid": cid, "moves": moves})
+
+    def parse_rechecked(self, response, cid: str, moves: int):
+        location = ""
+        if response.status in REDIRECT_STATUSES:
+            location = urljoin(response.url, response.headers.get("Location", b"").decode("latin-1"))
+        answer = Answer(response.status, page=page_kind(response.body) if response.status == 200 else None,
+                        redirect_cid=exhibit_cid(location) if location else None, location=location)
+        evidence = judge(answer, cid)
+        if evidence.verdict is Verdict.EXHIBIT:
+            yield from self.parse_exhibit(response, cid)
+        elif evidence.verdict is Verdict.FOLLOW and moves < MAX_MOVES and same_site(location, self.base_url):
+            yield self.recheck_request(location, cid, moves + 1)
+        else:
+            yield from self.conclude_recheck(cid, response.url, evidence)
+
+    def recheck_failed(self, failure):
+        request = failure.request
+        answer = Answer(getattr(getattr(failure.value, "response", None), "status", 0),
+                        failure=failure_reason(failure))
+        yield from self.conclude_recheck(request.cb_kwargs["cid"], request.url, judge(answer, request.cb_kwargs["cid"]))
+
+    def conclude_recheck(self, cid: str, url: str, evidence: Evidence):
+        """Gone (no record: the diff reports the loss), or an `unknown` record that waits.
+
+        Gone-evidence confirms the loss when every organization page was read this run, or when
+        the exhibit was already waiting with gone-evidence in the last healthy run (an organization
+        whose last exhibit was withdrawn lists nothing, night after night). A recheck's unknown is
+        the result for that one exhibit: counted apart (`recheck_unknown`), so it never weighs on
+        the catalog's unreadable ratio or its failed requests.
+        """
+        gone = evidence.verdict is Verdict.GONE
+        if gone and (self.listings_read or cid in self.waiting):
+            self.crawler.stats.inc_value("acewatch/confirmed_gone")
+            self.logger.info("exhibit %s gone: %s", url, evidence.reason)
+            return
+        reason = waiting_reason(evidence) if gone else evidence.reason
+        self.crawler.stats.inc_value("acewatch/recheck_unknown")
+        self.logger.warning("exhibit %s unlisted, kept unknown: %s", url, reason)
+        yield self.unknown_item(cid, url, reason)
