@@ -6,7 +6,8 @@ years, so none is hard-coded; gzip ones included), and keep the `/professional-c
 and `/specializations/<slug>` URLs; `/learn/`, degrees and the rest are never fetched. Each
 program page is the record: its key is the page path, title/partner/claim are read from it.
 A page that redirects away from its program path, or says (canonical, og:url) it is another
-page, is `unknown`; a 404 is `gone`. An unreadable index ends the crawl as incomplete.
+page, is `unknown`, and so is a page that fails, 404 included (the listing still names it: a
+program is removed when no healthy listing names it). An unreadable index ends the crawl as incomplete.
 
 `discovery = "api"` goes through the public `onDemandSpecializations.v1` API (string
 `paging.next`, absent on the last page); the ACE claim is read from each
@@ -278,12 +279,9 @@ class CourseraSpider(scrapy.Spider):
         return None
 
     def program_failed(self, failure):
-        """A 404/410 for a sitemap-listed page means retired: no record, so the program reads as removed."""
-        response = getattr(failure.value, "response", None)
-        if response is not None and response.status in (404, 410) and self.discovery == "sitemap":
-            self.crawler.stats.inc_value("acewatch/programs_gone")
-            self.logger.info("program page gone (HTTP %s): %s", response.status, failure.request.url)
-            return
+        """Any failure of a listed program page is `unknown`, a 404 included: the listing (sitemap
+        or API) that names the program contradicts it, and a removed program is one no healthy
+        listing names any more (a night of 404s must not read as the catalog retired)."""
         self.request_failed(failure)
         yield self.unknown(failure.request.cb_kwargs["item"], failure_reason(failure))
 
