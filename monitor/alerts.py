@@ -63,7 +63,8 @@ SEND_TIMEOUT = 60.0
 SHORT = {
     "lost_ace": "lost ACE", "gained_ace": "gained", "credits_changed": "credits changed",
     "name_mismatch": "name mismatch", "renamed": "renamed", "recommendation_expiring": "expiring",
-    "new_program": "new", "removed_program": "removed", "source_unhealthy": "source unhealthy",
+    "new_program": "new", "removed_program": "removed", "record_unreadable": "unreadable",
+    "source_unhealthy": "source unhealthy",
     "source_recovered": "source recovered",
 }
 

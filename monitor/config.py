@@ -78,6 +78,8 @@ class HealthConfig:
     # least this many: one or two odd pages of a small catalog hold back only their own events.
     min_failed_requests: int = 3
     min_unreadable_records: int = 3
+    # A record still unreadable after this many healthy runs in a row is reported once (record_unreadable).
+    unreadable_alert_after: int = 3
     min_fraction_of_median: float = 0.8
     median_of_last: int = 5
 

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from monitor.alerts import deliver_pending, digest_rows
 from monitor.config import Config
 from monitor.crawl import SOURCES, crawl_sources
-from monitor.diff import EXPIRY_COLUMNS, RECOMMENDED, ace_events, coursera_events, event, expiring_events, match_events
+from monitor.diff import (EXPIRY_COLUMNS, RECOMMENDED, ace_events, coursera_events, event, expiring_events,
+                          match_events, unreadable_events)
 from monitor.feed import write_feed
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
@@ -23,7 +24,8 @@ from monitor.names import name_key_rows
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle, latest_event
 from store.names_index import write_name_index
-from store.runs import get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs, set_health
+from store.runs import (get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs, set_health,
+                        unreadable_records)
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,7 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     del exhibits, programs
     if previous is not None:
         events += _diff_events(engine, previous, ace_run, coursera_run, matches)
+    events += stuck_events(config, engine, run_ids, (ace_run, coursera_run))
     if ace_run and (previous is None or previous.ace_run_id != ace_run.id):
         events += expiring_events(iter_snapshot(engine, "ace", ace_run.id, columns=EXPIRY_COLUMNS), ace_run,
                                   config.alerts.expiring_within_days, announced(engine, "recommendation_expiring"))
@@ -72,6 +75,19 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     deliveries = send_alerts(config, engine)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
     return CycleReport(cycle_id, runs, events, matches, deliveries)
+
+
+def stuck_events(config: Config, engine: Engine, run_ids: dict[str, int], healthy_runs) -> list[dict]:
+    """record_unreadable for each record of a run crawled now that stays unknown run after run."""
+    after = config.health.unreadable_alert_after
+    events = []
+    for run in healthy_runs:
+        if run is None or run.id not in run_ids.values():
+            continue
+        history = recent_runs(engine, run.source, limit=after + 1, healthy=True, before_id=run.id + 1)
+        events += unreadable_events(run.source, [unreadable_records(engine, run.source, r.id) for r in history],
+                                    after, run.id)
+    return events
 
 
 def send_alerts(config: Config, engine: Engine):

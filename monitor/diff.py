@@ -18,7 +18,8 @@ from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from store.runs import SNAPSHOT_KEYS, last_known_records, load_snapshot, snapshot_changes
 
 EVENT_TYPES = ("gained_ace", "lost_ace", "credits_changed", "renamed", "name_mismatch", "new_program",
-               "removed_program", "recommendation_expiring", "source_unhealthy", "source_recovered")
+               "removed_program", "recommendation_expiring", "record_unreadable", "source_unhealthy",
+               "source_recovered")
 RECOMMENDED = ("exact", "equivalent")
 
 
@@ -153,4 +154,25 @@ def expiring_events(exhibits: Iterable[dict], ace_run, within_days: int,
                                 old=f"{status.credits:g} credits", new=end, url=exhibit["url"],
                                 runs=(None, ace_run.id), ace_id=exhibit.get("ace_id"), days_left=days_left,
                                 reason=f"period ends {end}, in {days_left} days"))
+    return events
+
+
+def unreadable_events(source: str, unknown_by_run: list[dict[str, dict]], after: int, run_id: int) -> list[dict]:
+    """Records `unknown` in exactly the last `after` healthy runs: each stuck record reported once.
+
+    `unknown_by_run` holds the unknown records by key of the newest healthy runs, newest first
+    (at most `after` + 1). Such a record holds back only its own events and never turns the
+    source red, so without this an operator would never hear of it.
+    """
+    if after < 1 or len(unknown_by_run) < after:
+        return []
+    stuck = set(unknown_by_run[0]).intersection(*unknown_by_run[1:after])
+    if len(unknown_by_run) > after:
+        stuck -= set(unknown_by_run[after])  # already unknown one run earlier: announced then
+    events = []
+    for key in sorted(stuck):
+        record = unknown_by_run[0][key]
+        events.append(event("record_unreadable", source, key, record["title"] or record["url"],
+                            new=record["problem"], url=record["url"], runs=(None, run_id), healthy_runs=after,
+                            reason=f"unreadable in the last {after} healthy runs: {record['problem']}"))
     return events

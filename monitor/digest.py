@@ -16,6 +16,7 @@ HEADINGS = {
     "recommendation_expiring": "Recommendation period ending soon",
     "new_program": "New on Coursera",
     "removed_program": "Gone from Coursera",
+    "record_unreadable": "Unreadable for several healthy runs (its changes wait)",
     "source_unhealthy": "Source unhealthy (its changes are held back)",
     "source_recovered": "Source recovered",
 }

@@ -308,6 +308,16 @@ def iter_snapshot(engine: Engine, source: str, run_id: int, keys: Sequence[str] 
             yield from map(dict, connection.execute(query.where(key.in_(batch))).mappings())
 
 
+def unreadable_records(engine: Engine, source: str, run_id: int) -> dict[str, dict]:
+    """The run's `unknown` records by key (key, title, url, problem): few, read in one query."""
+    table = SNAPSHOT_TABLES[source].__table__
+    key = SNAPSHOT_KEYS[source]
+    query = (select(table.c[key], table.c.title, table.c.url, table.c.problem)
+             .where(table.c.run_id == run_id, table.c.parse_status != "ok"))
+    with engine.connect() as connection:
+        return {row[key]: dict(row) for row in connection.execute(query).mappings()}
+
+
 def last_known_records(engine: Engine, source: str, keys: Sequence[str], before_run_id: int) -> dict[str, dict]:
     """For each key, its newest readable record in a healthy run before `before_run_id`.
 

@@ -22,6 +22,7 @@ from fixtures.server import FixtureSite
 from fixtures.variants import write_variant
 from monitor.config import HealthConfig
 from monitor.cycle import run_cycle
+from monitor.diff import unreadable_events
 from monitor.health import check_errors, check_unknown
 from store.cycles import cycle_events
 from store.database import open_engine
@@ -250,4 +251,44 @@ def test_a_listing_not_read_makes_gone_evidence_wait_one_healthy_run(tmp_path):
     assert all(r.runs["ace"].healthy for r in reports), [r.runs["ace"].health_report for r in reports]
     assert ("lost_ace", EXPECTED["lost_ace"]) not in _status_events(reports[1])
     assert ("lost_ace", EXPECTED["lost_ace"]) in _status_events(reports[2])
+    engine.dispose()
+
+
+# --------------------------------------------------------------------------- a record stuck unknown
+
+def _unknown(*keys: str) -> dict[str, dict]:
+    return {k: {"title": f"Exhibit {k}", "url": f"https://ace.example/{k}", "problem": "HTTP 500"} for k in keys}
+
+
+@pytest.mark.parametrize("history, after, reported", [
+    ([_unknown("a")], 3, set()),                                                  # one run: too early
+    ([_unknown("a"), _unknown("a"), _unknown("a")], 3, {"a"}),                    # third run in a row
+    ([_unknown("a"), _unknown("a"), _unknown("a"), _unknown("a")], 3, set()),     # fourth: already told
+    ([_unknown("a", "b"), _unknown("a"), _unknown("a", "b"), {}], 3, {"a"}),      # b's streak was broken
+    ([_unknown("a"), {}, _unknown("a"), _unknown("a")], 3, set()),                # readable last run
+    ([_unknown("a"), _unknown("a")], 1, set()),
+    ([_unknown("a"), {}], 1, {"a"}),
+    ([_unknown("a"), _unknown("a"), _unknown("a")], 0, set()),                    # 0 turns it off
+])
+def test_a_record_stuck_unknown_is_reported_once(history, after, reported):
+    events = unreadable_events("ace", history[: after + 1], after, run_id=9)
+    assert {e["subject_key"] for e in events} == reported
+    for e in events:
+        assert e["type"] == "record_unreadable" and e["new"] == "HTTP 500" and e["evidence_url"].endswith(e["subject_key"])
+
+
+def test_an_exhibit_unreadable_night_after_night_is_reported_once_and_the_source_stays_healthy(tmp_path):
+    variant = write_variant(tmp_path / "catalog", exhibits=10)
+    stuck = EXPECTED["credits_changed"]
+    db_url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(db_url)
+    with FixtureSite(day="day1", catalog_dir=variant.path) as site_:
+        config = site_config(db_url, site_, tmp_path, retry_times=0)
+        config = replace(config, health=replace(config.health, unreadable_alert_after=2))
+        reports = _cycles(site_, config, engine, [_fault("status:500", stuck)] * 3)
+    assert all(r.healthy for r in reports)
+    told = [[e for e in r.events if e["type"] == "record_unreadable"] for r in reports]
+    assert [len(t) for t in told] == [0, 0, 1, 0]
+    assert told[2][0]["subject_key"] == stuck and "500" in told[2][0]["new"]
+    assert ("gained_ace", EXPECTED["gained_ace"]) in _status_events(reports[1])  # the rest is not held back
     engine.dispose()
