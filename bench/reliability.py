@@ -40,9 +40,11 @@ def fault_row(outcome) -> dict:
     return {"scenario": outcome.name, "runs": outcome.runs,
             "faulted": "/".join(outcome.faulted.get(s, "-") for s in ("ace", "coursera")),
             "false_events": len(outcome.false_events), "data_lost": outcome.data_lost,
+            "liveness": f"{len(outcome.late)} late, {len(outcome.missed)} never",
             "duplicate_alerts": outcome.duplicate_alerts, "lost_alerts": outcome.lost_alerts,
             "recovered": outcome.recovered, "seconds": round(outcome.seconds, 1),
-            "details": {"false": outcome.false_events, "missed": outcome.missed, "rows": outcome.rows_lost,
+            "details": {"false": outcome.false_events, "missed": outcome.missed, "late": outcome.late,
+                        "rows": outcome.rows_lost,
                         "disallowed": outcome.disallowed, "health": outcome.health}}
 
 
@@ -51,6 +53,7 @@ def crash_row(outcome) -> dict:
     inconsistent = sum(len(s.problems) for s in outcome.steps)
     return {"scenario": f"crash kills, {outcome.backend}", "runs": len(outcome.steps),
             "faulted": f"{sum(s.killed for s in killed)} killed", "false_events": len(outcome.false_events),
+            "liveness": f"{len(outcome.missed)} never",
             "data_lost": outcome.data_lost + inconsistent, "duplicate_alerts": outcome.duplicate_alerts,
             "lost_alerts": outcome.lost_alerts, "recovered": outcome.recovered, "seconds": round(outcome.seconds, 1),
             "steps": [{"plan": s.plan, "hit": s.hit, "exit": s.exit_code, "problems": s.problems, "note": s.note}
@@ -61,11 +64,13 @@ def crash_row(outcome) -> dict:
 
 
 COLUMNS = [("scenario", 34), ("runs", 5), ("faulted run (ace/coursera)", 27), ("false events", 12),
-           ("data lost", 9), ("duplicate alerts", 16), ("recovered", 9), ("seconds", 7)]
+           ("liveness (late/never)", 21), ("data lost", 9), ("duplicate alerts", 16), ("recovered", 9),
+           ("seconds", 7)]
 
 
 def print_table(rows: list[dict]) -> None:
-    keys = ["scenario", "runs", "faulted", "false_events", "data_lost", "duplicate_alerts", "recovered", "seconds"]
+    keys = ["scenario", "runs", "faulted", "false_events", "liveness", "data_lost", "duplicate_alerts", "recovered",
+            "seconds"]
     print("  ".join(f"{title:<{width}}" if n == 0 else f"{title:>{width}}" for n, (title, width) in enumerate(COLUMNS)))
     print("  ".join("-" * width for _title, width in COLUMNS))
     for row in rows:
@@ -120,13 +125,13 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  open (monitor/cycle.py): {len(details['spurious_health'])} health event(s) out of turn "
                       f"after killed runs, e.g. {details['spurious_health'][0]}")
     bad = [r for r in rows if r["false_events"] or r["data_lost"] or r["duplicate_alerts"] or r["lost_alerts"]
-           or not r["recovered"]]
+           or r["details"].get("late") or not r["recovered"]]
     for row in bad:
         print(f"\nFAILED {row['scenario']}: {json.dumps(row['details'], default=str)[:2000]}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
-    print(f"\n{len(rows) - len(bad)} of {len(rows)} scenarios: 0 false events, 0 data lost, 0 duplicate alerts, "
-          "recovered")
+    print(f"\n{len(rows) - len(bad)} of {len(rows)} scenarios: 0 false events, 0 changes late or never, 0 data lost, "
+          "0 duplicate alerts, recovered")
     return 1 if bad else 0
 
 

@@ -35,6 +35,10 @@ class CheckInputError(ValueError):
     """The name cannot be checked as given; the message says why."""
 
 
+class NoEvidenceError(CheckInputError):
+    """The store holds no healthy crawl to answer from (exit 5, as for an unreadable exhibit)."""
+
+
 @dataclass(frozen=True)
 class Query:
     text: str        # what the user typed
@@ -86,7 +90,7 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
     reader.check_schema()
     snapshot = reader.latest_snapshot()
     if snapshot is None:
-        raise CheckInputError("no ACE evidence in this store yet: run `acewatch run` (or `acewatch demo`) first")
+        raise NoEvidenceError("no ACE evidence in this store yet: run `acewatch run` (or `acewatch demo`) first")
     query = resolve(text, reader, snapshot.coursera_run_id, site_hosts)
     today = today or datetime.now(timezone.utc).date()
     try:

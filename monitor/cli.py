@@ -146,7 +146,8 @@ def check(ctx: typer.Context,
     3 no close ACE name; 4 exact name but period not active; 5 no evidence;
     6 store or config error.
     """
-    from monitor.check import EXIT_STORE, EXIT_USAGE, CheckInputError, check as answer_check
+    from monitor.check import (EXIT_NO_EVIDENCE, EXIT_STORE, EXIT_USAGE, CheckInputError, NoEvidenceError,
+                               check as answer_check)
     from store.reader import ReaderError, StoreReader
 
     config: Config = ctx.obj
@@ -156,6 +157,8 @@ def check(ctx: typer.Context,
         reader = StoreReader(config.db)
         hosts = _site_hosts(config)
         answer = answer_check(name, reader, site_hosts=hosts, max_age_days=config.check.max_age_days, limit=limit)
+    except NoEvidenceError as exc:
+        fail(str(exc), EXIT_NO_EVIDENCE)
     except CheckInputError as exc:
         fail(str(exc), EXIT_USAGE)
     except ReaderError as exc:

@@ -118,3 +118,11 @@ def test_changes_json_schema(demo_store):
     for event in data["events"]:
         assert {"id", "type", "source", "subject_key", "subject", "old", "new", "evidence_url", "from_run_id",
                 "to_run_id", "detected_at", "details"} <= set(event)
+
+
+def test_check_on_a_store_without_a_healthy_crawl_exits_5_no_evidence(tmp_path):
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    acewatch("status", db=db, home=tmp_path)  # opens (and creates) the store, crawls nothing
+    result = acewatch("check", "Google Data Analytics", db=db, home=tmp_path)
+    assert result.returncode == 5, result.stderr
+    assert "no ACE evidence" in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -319,6 +319,25 @@ def judge_events(events: list[dict]) -> tuple[list[str], list[str]]:
     return false, missed
 
 
+def late_changes(faulted_events: list[dict], faulted: dict[str, str], failed_paths: list[str]) -> list[str]:
+    """Real changes the faulted night should have reported and did not, though nothing excused it.
+
+    The liveness bound (README, "Principles"): a change is reported by the first healthy run of its
+    source(s) that reads its record. It is excused when its source's run was held back, or when its
+    own page failed that night (the record was `unknown`: it waits for the page). Anything else
+    reported only later is late beyond the bound.
+    """
+    seen = {(e["type"], e["subject_key"]) for e in faulted_events}
+    late = []
+    for type_, key in sorted(EXPECTED_EVENTS - seen):
+        sources = {"ace", "coursera"} if type_ == "name_mismatch" else {"coursera" if key.startswith("/") else "ace"}
+        held_back = any(faulted.get(source) == "unhealthy" for source in sources)
+        page_failed = any(key in path for path in failed_paths)
+        if not held_back and not page_failed:
+            late.append(f"{type_} {key}")
+    return late
+
+
 def disallowed_requests(requests: list[tuple], rules: list[dict]) -> list[str]:
     """Requests a robots.txt in force forbade: the fixture's own, or one a `robots:` fault served."""
     prefixes = {role: list(paths) for role, paths in DEFAULT_DISALLOWED.items()}
@@ -345,7 +364,8 @@ class Outcome:
     faulted: dict[str, str] = field(default_factory=dict)   # source -> unhealthy | retried | tolerated
     retries: dict[str, int] = field(default_factory=dict)
     false_events: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)
+    missed: list[str] = field(default_factory=list)   # never reported
+    late: list[str] = field(default_factory=list)     # reported a night later than the liveness bound
     rows_lost: list[str] = field(default_factory=list)
     digests: int = 0                                 # messages at the webhook
     cycles_with_events: int = 0
@@ -391,6 +411,7 @@ def run_fault_scenario(env: Env, name: str, rules: list[dict]) -> Outcome:
         env.site.clear_requests()
         faulted = run_cycle(config, engine, progress="off")
         outcome.faults_fired = sum(env.site.faults_applied)
+        failed_paths = [path for _role, _method, path, status in env.site.requests if status != 200]
         outcome.disallowed = disallowed_requests(env.site.requests, rules)
         env.site.clear_faults()
         env.site.clear_requests()
@@ -404,6 +425,7 @@ def run_fault_scenario(env: Env, name: str, rules: list[dict]) -> Outcome:
             outcome.health[source] = [c["message"] for c in run.health_report if not c["ok"]]
         events = cycle_events(engine, faulted.cycle_id) + cycle_events(engine, recovered.cycle_id)
         outcome.false_events, outcome.missed = judge_events(events)
+        outcome.late = late_changes(cycle_events(engine, faulted.cycle_id), outcome.faulted, failed_paths)
         outcome.rows_lost = rows_changed(before, after)
         outcome.cycles_with_events = sum(1 for c in (faulted.cycle_id, recovered.cycle_id) if cycle_events(engine, c))
         outcome.digests = len(env.hook.messages(channel))

@@ -26,6 +26,7 @@ def test_fault_causes_no_false_event_and_recovers(reliability_env, name):
     assert outcome.false_events == [], outcome.explain()
     assert outcome.rows_lost == [], outcome.explain()
     assert outcome.missed == [] and outcome.recovered, outcome.explain()
+    assert outcome.late == [], outcome.explain()  # liveness: nothing later than the documented bound
     assert outcome.duplicate_alerts == 0 and outcome.lost_alerts == 0, outcome.explain()
     # Held back, or retried to success, or (for harmless faults) read exactly as without them.
     assert set(outcome.faulted.values()) <= {"unhealthy", "retried", "tolerated"}
