@@ -78,6 +78,7 @@ API_PAGES = r"onDemandSpecializations\.v1"
 API_PAGE_2 = r"onDemandSpecializations\.v1.*start=100\b"
 PARTNERS = r"partners\.v1"
 PROGRAM_PAGES = r"^/(professional-certificates|specializations)/"
+CERTIFICATES_SITEMAP = r"^/sitemap~www~certificates\.xml$"  # a sub-sitemap that lists program pages
 NOT_ROBOTS = r"^/(?!robots\.txt)"
 CID = {cid: rf"(?i)course\.aspx\?.*cid={cid}" for cid in [c["cid"] for c in EXPECTED_CHANGES]}
 STABLE_CID = "a11823ac-d7c4-ea11-a812-000d3a33232a"   # GOOG-0009, unchanged on day 2
@@ -130,7 +131,8 @@ FAULT_SCENARIOS: dict[str, list[dict]] = {
                      _site(PROGRAM_PAGES, "invalid_json", rate=0.1, seed=8)],
     "layout_changed": [_ace(EXHIBITS, "layout_changed"), _ace(ORGANIZATIONS, "layout_changed"),
                        _site(PROGRAM_PAGES, "layout_changed")],
-    "missing_paging": [_api(API_PAGE_2, "missing_paging")],
+    # The listing cut short: the API's paging gone, or (sitemap discovery) a sub-sitemap cut in half.
+    "missing_paging": [_api(API_PAGE_2, "missing_paging"), _site(CERTIFICATES_SITEMAP, "invalid_json")],
     "duplicate_records": [_ace(ORGANIZATIONS, "duplicate_records"), _api(API_PAGES, "duplicate_records")],
     "reorder_records": [_ace(ORGANIZATIONS, "reorder_records", seed=9), _api(API_PAGES, "reorder_records", seed=9)],
     "huge": [_ace(EXHIBITS, "huge", rate=0.2, seed=10, size=1_500_000),
