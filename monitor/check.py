@@ -7,6 +7,7 @@ this is the path a student runs before enrolling and it must answer at once.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
@@ -15,7 +16,7 @@ from urllib.parse import urlsplit
 
 from monitor.names import Candidate, CandidateIndex, StoredNameIndex, best_candidates, name_key_version
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
-from store.reader import StoreReader
+from store.reader import StoredNameKeys, StoreReader
 
 MAX_NAME_LENGTH = 300
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
@@ -65,7 +66,7 @@ def validate_input(text: str) -> str:
 def resolve(text: str, reader: StoreReader, coursera_run_id: int | None, site_hosts: tuple[str, ...]) -> Query:
     """A name as typed, or a Coursera URL/slug looked up in the stored catalog."""
     text = validate_input(text)
-    parts = urlsplit(text)
+    parts = urlsplit(as_url(text, site_hosts))
     if parts.scheme in ("http", "https"):
         match = PROGRAM_PATH.match(parts.path)
         if not match or (parts.hostname or "") not in site_hosts:
@@ -77,6 +78,25 @@ def resolve(text: str, reader: StoreReader, coursera_run_id: int | None, site_ho
     return Query(text, "name", text, None)
 
 
+def site_hosts(site_url: str) -> tuple[str, ...]:
+    """The hosts a pasted Coursera URL may name: the configured site's, with and without www."""
+    host = urlsplit(site_url).hostname or "www.coursera.org"
+    return tuple(sorted({host, host.removeprefix("www."), "www.coursera.org", "coursera.org"}))
+
+
+def as_url(text: str, site_hosts: tuple[str, ...]) -> str:
+    """A pasted address without its scheme (`www.coursera.org/...`, `coursera.org/...`) as an https URL.
+
+    People copy a program's address from the browser bar, which often hides
+    `https://`; compared as a name it would find nothing. Anything else is
+    returned unchanged (the query string and a trailing slash are ignored later).
+    """
+    host = text.split("/", 1)[0].lower()
+    if "/" in text and host in site_hosts and not urlsplit(text).scheme:
+        return "https://" + text
+    return text
+
+
 def _from_catalog(text: str, kind: str, slug: str, reader: StoreReader, run_id: int | None) -> Query:
     program = reader.program(run_id, slug) if run_id is not None else None
     if program is None:
@@ -85,8 +105,13 @@ def _from_catalog(text: str, kind: str, slug: str, reader: StoreReader, run_id: 
 
 
 def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.coursera.org", "coursera.org"),
-          today: date | None = None, max_age_days: int = 8, limit: int = 5) -> dict[str, Any]:
-    """The full answer as a JSON-able dict (schema in the README), with its exit code."""
+          today: date | None = None, max_age_days: int = 8, limit: int = 5,
+          indexes: IndexMemo | None = None) -> dict[str, Any]:
+    """The full answer as a JSON-able dict (schema in the README), with its exit code.
+
+    `indexes` lets a long-lived process (the web app) keep the run's name
+    index in memory between checks; the CLI reads it afresh each time.
+    """
     reader.check_schema()
     snapshot = reader.latest_snapshot()
     if snapshot is None:
@@ -94,7 +119,8 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
     query = resolve(text, reader, snapshot.coursera_run_id, site_hosts)
     today = today or datetime.now(timezone.utc).date()
     try:
-        scored = best_candidates(query.name, name_index(reader, snapshot.ace_run_id), limit=limit,
+        index = indexes.get(reader, snapshot.ace_run_id) if indexes else name_index(reader, snapshot.ace_run_id)
+        scored = best_candidates(query.name, index, limit=limit,
                                  query_org=query.org)
     except ValueError as exc:  # e.g. "®" alone: nothing is left to compare after normalisation
         raise CheckInputError(str(exc)) from None
@@ -110,7 +136,7 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
         "verdict": verdict, "recommended": bool(match and match["status"] == ACTIVE),
         "match": match, "candidates": candidates,
         "as_of": _iso(snapshot.ace_crawled_at), "catalog_as_of": _iso(snapshot.coursera_crawled_at),
-        "warnings": _warnings(snapshot.ace_crawled_at, max_age_days),
+        "warnings": stale_warnings(snapshot.ace_crawled_at, max_age_days),
     }
     answer["exit_code"] = exit_code(answer)
     return answer
@@ -129,6 +155,31 @@ def name_index(reader: StoreReader, ace_run_id: int) -> StoredNameIndex | Candid
     return CandidateIndex([Candidate(key=cid, name=title, org=org) for cid, title, org in names])
 
 
+class IndexMemo:
+    """The newest ACE run's name index, kept between checks (only the newest: a new run replaces it).
+
+    Reading and splitting the stored keys is a third of a check on 40k names;
+    the keys of a finished run never change, so a process may keep them. The
+    shortlist's rows are still read through the caller's reader.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[int, str] | None = None
+        self._index: StoredNameIndex | CandidateIndex | None = None
+        self._lock = threading.Lock()
+
+    def get(self, reader: StoreReader, ace_run_id: int) -> StoredNameIndex | CandidateIndex:
+        key = (ace_run_id, name_key_version())
+        with self._lock:
+            if self._key != key:
+                self._index, self._key = name_index(reader, ace_run_id), key
+            index = self._index
+        if isinstance(index, StoredNameIndex):  # rebind to this thread's reader
+            keys = index.stored
+            return StoredNameIndex(StoredNameKeys(reader, keys.run_id, keys.cores, keys.orgs))
+        return index
+
+
 def _candidate(scored, exhibit: dict[str, Any], today: date) -> dict[str, Any]:
     comparison = scored.comparison.to_dict()
     period = exhibit_status(exhibit["periods"], exhibit["parse_status"], today)
@@ -138,7 +189,8 @@ def _candidate(scored, exhibit: dict[str, Any], today: date) -> dict[str, Any]:
             "periods": exhibit["periods"]}
 
 
-def _warnings(crawled_at: datetime | None, max_age_days: int) -> list[str]:
+def stale_warnings(crawled_at: datetime | None, max_age_days: int) -> list[str]:
+    """Why the evidence may be out of date (computed at answer time: a kept answer recomputes it)."""
     if crawled_at is None:
         return ["the ACE evidence has no crawl time"]
     age = datetime.now(timezone.utc) - crawled_at

@@ -173,10 +173,9 @@ def check(ctx: typer.Context,
 
 
 def _site_hosts(config: Config) -> tuple[str, ...]:
-    from urllib.parse import urlsplit
+    from monitor.check import site_hosts
 
-    host = urlsplit(config.coursera.site_url).hostname or "www.coursera.org"
-    return tuple({host, host.removeprefix("www."), "www.coursera.org", "coursera.org"})
+    return site_hosts(config.coursera.site_url)
 
 
 @app.command()
@@ -185,18 +184,17 @@ def changes(ctx: typer.Context,
             as_json: bool = typer.Option(False, "--json", help="Print the events as JSON (schema in the README).")
             ) -> None:
     """Show what the newest monitor cycle found changed (or a given cycle's changes)."""
-    from monitor.render import events_dict, show_events
-    from store.cycles import cycle_events, latest_cycle
+    from monitor.render import show_events
+    from monitor.reports import ReportError, changes_data
 
-    engine = open_store(ctx.obj)
-    chosen = cycle if cycle is not None else getattr(latest_cycle(engine), "id", None)
-    if chosen is None:
-        fail("no monitor cycle in this store yet: run `acewatch run` (or `acewatch demo`) first", 5)
-    events = cycle_events(engine, chosen)
+    try:
+        data = changes_data(open_store(ctx.obj), cycle)
+    except ReportError as exc:
+        fail(str(exc), 5)
     if as_json:
-        print_json(events_dict(chosen, events))
+        print_json(data)
     else:
-        show_events(chosen, events)
+        show_events(data["cycle"], data["events"])
 
 
 @app.command()
@@ -336,6 +334,20 @@ app.command()(schedule)
 app.command()(status)
 app.command()(history)
 app.command()(export)
+
+
+@app.command()
+def serve(ctx: typer.Context,
+          host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 for every interface)."),
+          port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on.")) -> None:
+    """Serve the read-only web app: check a name, changes, history, status, Atom feed, JSON twins.
+
+    Runs until SIGINT/SIGTERM. Nothing it serves writes to the store; routes in the README.
+    """
+    from acewatch.web.app import serve as serve_web
+
+    config: Config = ctx.obj
+    serve_web(config, host, port, engine=open_store(config))
 
 
 def main() -> None:

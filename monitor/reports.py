@@ -20,12 +20,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, select
 
+from monitor.check import as_url
 from monitor.diff import RECOMMENDED
 from monitor.names import normalize
 from monitor.schedule import stored_next_run
 from monitor.status import exhibit_status
 from monitor.text import for_terminal
-from store.cycles import cycle_matches, latest_cycle
+from store.cycles import cycle_events, cycle_matches, latest_cycle
 from store.database import mask_url
 from store.locks import holder_of
 from store.models import AceExhibit, ChangeEvent, CourseraProgram, CrawlRun, Cycle, Delivery, ProgramMatch
@@ -198,6 +199,24 @@ def status_problems(data: dict[str, Any], max_age_days: float | None) -> list[st
 
 
 # --------------------------------------------------------------------------
+# changes
+# --------------------------------------------------------------------------
+
+
+def changes_data(engine: Engine, cycle: int | None = None) -> dict[str, Any]:
+    """A cycle's events as `changes --json` prints them: the newest finished cycle unless one is named.
+
+    One function for the CLI and the web page, so both show the same cycle.
+    """
+    from monitor.render import events_dict
+
+    chosen = cycle if cycle is not None else getattr(latest_cycle(engine), "id", None)
+    if chosen is None:
+        raise ReportError("no monitor cycle in this store yet: run `acewatch run` (or `acewatch demo`) first")
+    return events_dict(chosen, cycle_events(engine, chosen))
+
+
+# --------------------------------------------------------------------------
 # history
 # --------------------------------------------------------------------------
 
@@ -245,7 +264,7 @@ def find_subjects(engine: Engine, name: str) -> tuple[set[str], set[str]]:
 
 def _slug_of(query: str) -> str:
     """A Coursera URL's last path segment, or the query itself."""
-    parts = urlsplit(query)
+    parts = urlsplit(as_url(query, ("www.coursera.org", "coursera.org")))
     if parts.scheme in ("http", "https"):
         return parts.path.rstrip("/").rsplit("/", 1)[-1]
     return query

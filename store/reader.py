@@ -75,7 +75,9 @@ class StoreReader:
         path = unquote(url.split(":///", 1)[1]) if ":///" in url else ""
         if not path or not Path(path).expanduser().exists():
             raise ReaderError(f"no acewatch database at {path or url}: run `acewatch run` (or `acewatch demo`) first")
-        self.connection = sqlite3.connect(f"file:{Path(path).expanduser()}?mode=ro", uri=True)
+        # Any thread may use the reader, one at a time (the web app keeps a pool of them).
+        self.connection = sqlite3.connect(f"file:{Path(path).expanduser()}?mode=ro", uri=True,
+                                          check_same_thread=False)
         self.marker = "?"
         self.backend = "sqlite"
 

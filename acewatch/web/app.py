@@ -1,0 +1,202 @@
+"""The Starlette application behind `acewatch serve`: pages for people, JSON twins for scripts.
+
+Read-only by construction: every route is GET (HEAD comes with it), so any
+other method gets 405 and nothing here writes to the store. Checks, the one
+path people hit often, answer from memory when the same name was asked in the
+same cycle; otherwise they run in a few worker threads (the search is CPU
+bound: more threads would only queue on the GIL).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from acewatch.web.reads import READERS, Reads
+from acewatch.web.security import SecurityHeaders
+from acewatch.web.views import environment, verdict_of
+from monitor.check import EXIT_USAGE, CheckInputError
+from monitor.config import Config
+
+log = logging.getLogger("acewatch.web")
+STATIC = Path(__file__).with_name("static")
+MAX_CYCLE = 2**31 - 1
+LATEST_CHANGES = 10
+
+
+class BadRequest(ValueError):
+    """A parameter that cannot be used as given; the message says why (shown to the person)."""
+
+
+def store_errors() -> tuple[type[BaseException], ...]:
+    """The exceptions that mean "the store cannot be read right now" (503, never a traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from store.database import StoreError
+    from store.reader import ReaderError
+
+    return (ReaderError, StoreError, SQLAlchemyError)
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    """JSON as the CLI prints it (`default=str`, non-ASCII kept), so the twins parse to the same data."""
+    body = json.dumps(data, default=str, ensure_ascii=False)
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def int_param(request: Request, name: str, default: int | None, low: int, high: int) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise BadRequest(f"{name} must be a whole number from {low} to {high}")
+    return int(raw)
+
+
+class Site:
+    """The routes' handlers over one `Reads` and one template environment."""
+
+    def __init__(self, reads: Reads) -> None:
+        self.reads = reads
+        self.env = environment()
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+        return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
+
+    async def in_thread(self, function: Callable, *args: Any) -> Any:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(READERS)
+        return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
+
+    async def answer(self, request: Request) -> tuple[str, dict[str, Any]]:
+        """The check answer for ?q= (and ?limit=), from memory when it was just asked."""
+        query = request.query_params.get("q", "")
+        limit = int_param(request, "limit", 5, 1, 50)
+        kept = self.reads.kept_answer(query, limit) if query.strip() else None
+        return query, kept if kept is not None else await self.in_thread(self.reads.check, query, limit)
+
+    # -- pages ----------------------------------------------------------------
+
+    def home(self, request: Request) -> Response:
+        from monitor.reports import ReportError
+
+        try:
+            changes = self.reads.changes()
+        except (ReportError, *store_errors()) as exc:  # no cycle yet, or an unreadable store: the form still works
+            log.info("home page without changes: %s", exc)
+            changes = None
+        events = changes["events"][-LATEST_CHANGES:][::-1] if changes else []
+        return self.page("home.html", changes=changes, events=events, query="")
+
+    async def check_page(self, request: Request) -> Response:
+        query = request.query_params.get("q", "")
+        try:
+            query, answer = await self.answer(request)
+        except (CheckInputError, BadRequest) as exc:
+            return self.page("check.html", 400, query=query, error=str(exc), answer=None, verdict=None)
+        return self.page("check.html", query=query, error=None, answer=answer, verdict=verdict_of(answer))
+
+    def changes_page(self, request: Request) -> Response:
+        from monitor.reports import ReportError
+
+        try:
+            data = self.reads.changes(int_param(request, "cycle", None, 1, MAX_CYCLE))
+        except BadRequest as exc:
+            return self.page("message.html", 400, title="Changes", message=str(exc))
+        except ReportError as exc:
+            return self.page("message.html", 404, title="Changes", message=str(exc))
+        return self.page("changes.html", data=data)
+
+    def history_page(self, request: Request) -> Response:
+        query = request.query_params.get("q", "")
+        try:
+            data = self.reads.history(query)
+        except CheckInputError as exc:
+            return self.page("history.html", 400, query=query, error=str(exc), data=None)
+        return self.page("history.html", 200 if data["timeline"] else 404, query=query, error=None, data=data)
+
+    def status_page(self, request: Request) -> Response:
+        return self.page("status.html", data=self.reads.status())
+
+    def feed(self, request: Request) -> Response:
+        return Response(self.reads.feed(), media_type="application/atom+xml; charset=utf-8")
+
+    async def healthz(self, request: Request) -> Response:
+        if self.reads.recently_read() or await self.in_thread(self.reads.healthy):
+            return PlainTextResponse("ok\n")
+        return PlainTextResponse("the store cannot be opened\n", status_code=503)
+
+    # -- JSON twins -----------------------------------------------------------
+
+    async def api_check(self, request: Request) -> Response:
+        try:
+            _query, answer = await self.answer(request)
+        except (CheckInputError, BadRequest) as exc:
+            return json_response({"error": str(exc), "exit_code": EXIT_USAGE}, 400)
+        return json_response(answer)
+
+    def api_changes(self, request: Request) -> Response:
+        from monitor.reports import ReportError
+
+        try:
+            return json_response(self.reads.changes(int_param(request, "cycle", None, 1, MAX_CYCLE)))
+        except BadRequest as exc:
+            return json_response({"error": str(exc)}, 400)
+        except ReportError as exc:
+            return json_response({"error": str(exc)}, 404)
+
+    def api_history(self, request: Request) -> Response:
+        try:
+            data = self.reads.history(request.query_params.get("q", ""))
+        except CheckInputError as exc:
+            return json_response({"error": str(exc)}, 400)
+        return json_response(data, 200 if data["timeline"] else 404)
+
+    def api_status(self, request: Request) -> Response:
+        return json_response(self.reads.status())
+
+    # -- errors ---------------------------------------------------------------
+
+    def unavailable(self, request: Request, exc: Exception) -> Response:
+        """The store failed: say so plainly; the (password-masked) reason goes to the log only."""
+        log.warning("store unavailable for %s: %s", request.url.path, str(exc).splitlines()[0] if str(exc) else exc)
+        message = "The store cannot be read right now. Try again in a minute."
+        if request.url.path.startswith("/api/"):
+            return json_response({"error": message}, 503)
+        return self.page("message.html", 503, title="Unavailable", message=message)
+
+
+def create_app(config: Config, engine=None) -> SecurityHeaders:
+    """The ASGI app for `config`'s store (`engine` when the caller already opened it)."""
+    site = Site(Reads(config, engine))
+    get = ["GET"]
+    routes = [
+        Route("/", site.home, methods=get), Route("/check", site.check_page, methods=get),
+        Route("/changes", site.changes_page, methods=get), Route("/history", site.history_page, methods=get),
+        Route("/status", site.status_page, methods=get), Route("/feed.atom", site.feed, methods=get),
+        Route("/healthz", site.healthz, methods=get),
+        Route("/api/check", site.api_check, methods=get), Route("/api/changes", site.api_changes, methods=get),
+        Route("/api/history", site.api_history, methods=get), Route("/api/status", site.api_status, methods=get),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
+    ]
+    handlers = {error: site.unavailable for error in store_errors()}
+    return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers))
+
+
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, engine=None) -> None:
+    """Run the app under uvicorn until SIGINT/SIGTERM (the `acewatch serve` command)."""
+    import uvicorn
+
+    uvicorn.run(create_app(config, engine), host=host, port=port, server_header=False,
+                proxy_headers=True, log_level="info")

@@ -1,0 +1,173 @@
+"""What the web app shows, read through the functions the CLI uses (never SQL of its own).
+
+A web process lives for days and answers many checks, so it keeps what a
+finished crawl cannot change: the newest ACE run's name index and recent
+answers, both keyed by the cycle they came from, so a new cycle replaces them.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from monitor.check import IndexMemo, check, site_hosts, stale_warnings, validate_input
+from monitor.config import Config
+from store.reader import ReaderError, Snapshot, StoreReader
+
+# A new cycle shows in answers within this many seconds (the newest cycle is looked up at most this often).
+SNAPSHOT_TTL = 1.0
+ANSWERS_KEPT = 4096
+READERS = 4  # checks run at once (CPU-bound: more threads would only queue on the GIL)
+
+
+class AnswerCache:
+    """Recent check answers by (cycle, day, query, limit); least recently used dropped first."""
+
+    def __init__(self, size: int = ANSWERS_KEPT) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> dict[str, Any] | None:
+        with self._lock:
+            answer = self._items.get(key)
+            if answer is not None:
+                self._items.move_to_end(key)
+            return answer
+
+    def put(self, key: tuple, answer: dict[str, Any]) -> None:
+        with self._lock:
+            self._items[key] = answer
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class Reads:
+    """The store as the web app reads it: check answers, changes, history, status, feed, health."""
+
+    def __init__(self, config: Config, engine=None) -> None:
+        self.config = config
+        self._engine = engine
+        self._engine_lock = threading.Lock()
+        self.hosts = site_hosts(config.coursera.site_url)
+        self.indexes = IndexMemo()
+        self.answers = AnswerCache()
+        self._readers: queue.LifoQueue[StoreReader] = queue.LifoQueue()
+        self._opened = threading.Semaphore(READERS)
+        self._snapshot: tuple[float, Snapshot | None] = (-1e9, None)
+
+    # -- the store ----------------------------------------------------------
+
+    @property
+    def engine(self):
+        """The SQLAlchemy engine the report functions take, opened (and migrated) on first use."""
+        with self._engine_lock:
+            if self._engine is None:
+                from store.database import open_engine
+
+                self._engine = open_engine(self.config.db)
+            return self._engine
+
+    @contextmanager
+    def reader(self) -> Iterator[StoreReader]:
+        """One of at most READERS plain-SQL readers (check's fast path), for one thread at a time."""
+        with self._opened:
+            try:
+                reader = self._readers.get_nowait()
+            except queue.Empty:
+                reader = StoreReader(self.config.db)
+            try:
+                yield reader
+            finally:
+                self._readers.put(reader)
+
+    def snapshot(self) -> Snapshot | None:
+        """The newest finished cycle's snapshot pair, looked up at most once per SNAPSHOT_TTL."""
+        checked, snapshot = self._snapshot
+        if time.monotonic() - checked > SNAPSHOT_TTL:
+            with self.reader() as reader:
+                snapshot = reader.latest_snapshot()
+            self._snapshot = (time.monotonic(), snapshot)
+        return snapshot
+
+    def fresh_snapshot(self) -> Snapshot | None:
+        """The kept snapshot if it is recent enough, without touching the store (None: ask `snapshot`)."""
+        checked, snapshot = self._snapshot
+        return snapshot if time.monotonic() - checked <= SNAPSHOT_TTL else None
+
+    def recently_read(self) -> bool:
+        """Whether the store answered within SNAPSHOT_TTL (a load balancer's probe need not ask again)."""
+        return time.monotonic() - self._snapshot[0] <= SNAPSHOT_TTL
+
+    # -- check ----------------------------------------------------------------
+
+    def _key(self, snapshot: Snapshot, query: str, limit: int) -> tuple:
+        today = datetime.now(UTC).date()
+        return (snapshot.cycle_id, snapshot.ace_run_id, today, query, limit)
+
+    def kept_answer(self, query: str, limit: int) -> dict[str, Any] | None:
+        """An answer already computed for this cycle and day, or None; never touches the store."""
+        snapshot = self.fresh_snapshot()
+        if snapshot is None:
+            return None
+        answer = self.answers.get(self._key(snapshot, query, limit))
+        if answer is None:
+            return None
+        return {**answer, "warnings": stale_warnings(snapshot.ace_crawled_at, self.config.check.max_age_days)}
+
+    def check(self, query: str, limit: int = 5) -> dict[str, Any]:
+        """`acewatch check --json`'s answer (CheckInputError/ReaderError as the CLI gets them)."""
+        validate_input(query)
+        kept = self.kept_answer(query, limit)
+        if kept is not None:
+            return kept
+        snapshot = self.snapshot()
+        with self.reader() as reader:
+            answer = check(query, reader, site_hosts=self.hosts, max_age_days=self.config.check.max_age_days,
+                           limit=limit, indexes=self.indexes)
+        if snapshot is not None:
+            self.answers.put(self._key(snapshot, query, limit), answer)
+        return answer
+
+    # -- the reports ----------------------------------------------------------
+
+    def changes(self, cycle: int | None = None) -> dict[str, Any]:
+        from monitor.reports import changes_data
+
+        return changes_data(self.engine, cycle)
+
+    def history(self, query: str) -> dict[str, Any]:
+        from monitor.reports import history_data, sanitize
+
+        return sanitize(history_data(self.engine, validate_input(query)))
+
+    def status(self) -> dict[str, Any]:
+        from monitor.reports import sanitize, status_data
+
+        return sanitize(status_data(self.engine, self.config.db, runs=5,
+                                    max_age_days=self.config.check.max_age_days))
+
+    def feed(self) -> bytes:
+        """The Atom feed of the newest 200 events, as `[alerts] feed_path` writes it."""
+        import io
+
+        from monitor.feed import build_feed, newest_events
+
+        buffer = io.BytesIO()
+        build_feed(newest_events(self.engine, 200)).write(buffer, encoding="utf-8", xml_declaration=True)
+        return buffer.getvalue()
+
+    def healthy(self) -> bool:
+        """Whether the store opens and answers (one plain-SQL query)."""
+        try:
+            self.snapshot()
+            return True
+        except (ReaderError, OSError):  # the store cannot be opened or read: "unhealthy" to a load balancer
+            return False
