@@ -176,7 +176,9 @@ class IndexMemo:
             index = self._index
         if isinstance(index, StoredNameIndex):  # rebind to this thread's reader
             keys = index.stored
-            return StoredNameIndex(StoredNameKeys(reader, keys.run_id, keys.cores, keys.orgs))
+            if keys.pools is None:
+                keys.pools = {}
+            return StoredNameIndex(StoredNameKeys(reader, keys.run_id, keys.cores, keys.orgs, keys.pools))
         return index
 
 

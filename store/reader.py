@@ -12,11 +12,16 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 
+MAX_KEPT_POOLS = 512  # organizations whose pools a long-lived reader keeps (ACE lists a few hundred)
+
+
+@cache
 def known_revisions() -> set[str]:
     """Alembic revisions this code ships, from the migration file names (`0002_name_index.py`)
     rather than Alembic itself, whose import would cost `check` its start-up budget."""
@@ -192,11 +197,15 @@ class StoredNameKeys:
     #: Columns of a key row: monitor.names.NAME_KEY_FIELDS (a test keeps them equal).
     FIELDS = ("cid", "title", "organization", "norm", "applied", "core_words", "core", "org", "vendor", "org_label")
 
-    def __init__(self, reader: StoreReader, run_id: int, cores: list[str], orgs: list[str]):
+    def __init__(self, reader: StoreReader, run_id: int, cores: list[str], orgs: list[str],
+                 pools: dict[str, tuple[list[int], list[str]]] | None = None):
         self.reader = reader
         self.run_id = run_id
         self.cores = cores
         self.orgs = orgs  # "" for a name of unknown organization
+        # Organization pools already built, shared by a process that keeps the keys (two scans of every
+        # name a check otherwise): None in a one-shot `check`, which asks for one pool only.
+        self.pools = pools
 
     def same_norm(self, norm: str) -> list[int]:
         return sorted(position for (position,) in self.reader.query(
@@ -204,11 +213,16 @@ class StoredNameKeys:
 
     def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
         """Names of `org`, then of unknown organization; every name (None) when `org` is None or has none."""
+        if org and self.pools is not None and org in self.pools:
+            return self.pools[org]
         if org:
             own = [i for i, key in enumerate(self.orgs) if key == org]
             if own:
                 pool = own + [i for i, key in enumerate(self.orgs) if not key]
-                return pool, [self.cores[i] for i in pool]
+                found = pool, [self.cores[i] for i in pool]
+                if self.pools is not None and len(self.pools) < MAX_KEPT_POOLS:
+                    self.pools[org] = found
+                return found
         return None, self.cores
 
     def key_rows(self, positions) -> dict[int, dict[str, Any]]:
