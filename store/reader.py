@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-
 MAX_KEPT_POOLS = 512  # organizations whose pools a long-lived reader keeps (ACE lists a few hundred)
 
 
@@ -90,7 +89,10 @@ class StoreReader:
         import psycopg
 
         try:
-            self.connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=10)
+            # autocommit: a long-lived reader (the web app) must not sit idle in a transaction, holding locks
+            # that a schema upgrade waits for; each SELECT sees the newest committed data either way.
+            self.connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=10,
+                                              autocommit=True)
         except psycopg.Error as exc:
             raise ReaderError(f"cannot open database {_safe(url)}: {str(exc).strip().splitlines()[0]}") from None
         self.marker = "%s"

@@ -396,3 +396,31 @@ def test_a_store_that_fails_is_a_plain_503(store, tmp_path):
         assert running.get("/healthz")[0] == 503
     finally:
         running.stop()
+
+
+def test_a_new_cycle_replaces_the_kept_answers(store, tmp_path):
+    """The server keeps answers per cycle: once day 1 is crawled again, the day-2-only exhibit is gone."""
+    import sqlite3
+
+    from monitor.cycle import run_cycle
+    from store.database import open_engine
+
+    target = tmp_path / "again.db"
+    source, copy = sqlite3.connect(str(store["home"] / "acewatch.db")), sqlite3.connect(str(target))
+    source.backup(copy)
+    source.close()
+    copy.close()
+    db = f"sqlite:///{target}"
+    running = Server(db, tmp_path)
+    try:
+        assert running.get_json("/api/check?q=" + q(HOSTILE))[1]["verdict"] == "exact"
+        engine = open_engine(db)
+        with FixtureSite(day="day1", catalog_dir=store["home"] / "catalog") as site:
+            assert run_cycle(site_config(db, site, tmp_path), engine, progress="off").healthy
+        engine.dispose()
+        time.sleep(1.2)  # the newest cycle is looked up at most once a second
+        answer = running.get_json("/api/check?q=" + q(HOSTILE))[1]
+        assert answer["verdict"] != "exact"
+        assert answer == json.loads(acewatch("check", HOSTILE, "--json", db=db, home=tmp_path).stdout)
+    finally:
+        running.stop()

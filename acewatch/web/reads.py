@@ -85,8 +85,13 @@ class Reads:
                 reader = StoreReader(self.config.db)
             try:
                 yield reader
-            finally:
+            except ReaderError:  # a dropped connection or a replaced file: open a fresh one next time
+                reader.close()
+                raise
+            except BaseException:
                 self._readers.put(reader)
+                raise
+            self._readers.put(reader)
 
     def snapshot(self) -> Snapshot | None:
         """The newest finished cycle's snapshot pair, looked up at most once per SNAPSHOT_TTL."""
