@@ -15,6 +15,8 @@ class AceExhibitItem:
     cid: str
     url: str
     ace_id: str | None = None
+    # The exhibit's "Version" (one ACE ID, one cid per version); None when the page names none (old layout).
+    version: int | None = None
     organization: str = ""
     title: str = ""
     # [{"start": "YYYY-MM-DD", "end": "YYYY-MM-DD" | None, "credits": [{"level", "hours", "subject"}]}]

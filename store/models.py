@@ -46,12 +46,16 @@ class AceExhibit(SQLModel, table=True):
     """An ACE National Guide course exhibit as one run saw it."""
 
     __tablename__ = "ace_exhibit"
-    __table_args__ = (UniqueConstraint("run_id", "cid"), Index("ix_ace_exhibit_run_title", "run_id", "title"))
+    __table_args__ = (UniqueConstraint("run_id", "cid"), Index("ix_ace_exhibit_run_title", "run_id", "title"),
+                      Index("ix_ace_exhibit_run_ace_id", "run_id", "ace_id"))
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="crawl_run.id", ondelete="CASCADE")
     cid: str = Field(max_length=64)
     ace_id: str | None = Field(default=None, max_length=32)
+    # The page's "Version" (migration 0005): one ACE ID has one cid per version. None: the page
+    # names none (old layout) or the row was stored before versions were kept.
+    version: int | None = None
     organization: str = ""
     title: str = ""
     url: str = ""

@@ -155,7 +155,7 @@ def expected(exhibit: dict) -> dict:
     def iso(us):
         month, day, year = (int(p) for p in us.split("/"))
         return f"{year:04d}-{month:02d}-{day:02d}"
-    return {"ace_id": exhibit["ace_id"], "title": exhibit["title"],
+    return {"ace_id": exhibit["ace_id"], "title": exhibit["title"], "version": None,  # these pages name none
             "periods": [{"start": iso(p["start"]), "end": iso(p["end"]),
                          "credits": [{"level": r["level"], "hours": float(r["hours"]), "subject": r["subject"]}
                                      for r in p["credits"]]} for p in exhibit["periods"]]}

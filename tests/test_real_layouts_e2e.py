@@ -78,6 +78,7 @@ def test_three_real_layouts_crawled_over_http(tmp_path):
         record = records[cid]
         assert record["parse_status"] == "ok", (layout, record["problem"])
         assert (record["ace_id"], record["title"]) == (exhibit["ace_id"], exhibit["title"]), layout
+        assert record["version"] == (None if layout == "old" else 2), layout  # stored, as the page says
         (period,) = record["periods"]
         month, day, year = (int(x) for x in exhibit["periods"][-1]["end"].split("/"))
         assert period["end"] == f"{year:04d}-{month:02d}-{day:02d}", layout

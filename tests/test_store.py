@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
 
@@ -16,6 +18,16 @@ def exhibit(cid: str, title: str, hours: int = 3) -> dict:
             "periods": [{"start": "2024-10-01", "end": "2034-09-30",
                          "credits": [{"level": "Lower-Division Baccalaureate/Associate Degree",
                                       "hours": hours, "subject": "data analytics"}]}]}
+
+
+def _insert_unversioned(connection, run_id: int, records: list[dict], content_hash: str) -> None:
+    """Exhibit rows as a store from before migration 0005 holds them (no version column), in plain SQL:
+    the snapshot writer speaks today's schema."""
+    for record in records:
+        connection.execute(text(
+            "insert into ace_exhibit (run_id, cid, ace_id, organization, title, url, periods, parse_status,"
+            " content_hash) values (:run, :cid, :ace_id, :organization, :title, :url, :periods, 'ok', :hash)"),
+            {**record, "run": run_id, "periods": json.dumps(record["periods"]), "hash": content_hash})
 
 
 def test_migrations_create_every_table(db_url):
@@ -112,9 +124,8 @@ def test_upgrade_rehashes_the_snapshots_the_next_diff_reads(db_url):
         command.upgrade(config, "0002")
     old = begin_run(engine, "ace")
     records = [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0002", "Google IT Support")]
-    save_snapshot(engine, old, records, {"pages": 3})
     with engine.begin() as connection:  # as the json-module hash left them
-        connection.execute(text("update ace_exhibit set content_hash = 'hashed-by-acewatch-0.1'"))
+        _insert_unversioned(connection, old, records, "hashed-by-acewatch-0.1")
     begin_cycle(engine, old, None, None)
     engine.dispose()
 
@@ -198,3 +209,41 @@ def test_upgrade_rekeys_coursera_programs_by_page_path_and_keeps_their_timeline(
         assert connection.execute(sql("select program_id from coursera_program")).scalar_one() == path
         assert connection.execute(sql("select program_id from program_match")).scalar_one() == path
         assert connection.execute(sql("select subject_key from change_event")).scalar_one() == path
+
+
+def test_upgrade_adds_exhibit_versions_and_keeps_histories(db_url):
+    """Migration 0005: stored exhibits keep their rows and events with version NULL (never a guessed
+    number); the next crawl of an unchanged, unversioned page diffs as unchanged; new rows keep
+    their version and every version of an ACE ID is read through one (run_id, ace_id) index."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from store.cycles import begin_cycle
+    from store.database import _alembic_config, create_store_engine
+
+    engine = create_store_engine(db_url)
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+    old = begin_run(engine, "ace")
+    cycle = begin_cycle(engine, old, None, None)
+    with engine.begin() as connection:  # a 0004 store: no version column, hashes of records without one
+        _insert_unversioned(connection, old, [exhibit("a-0001", "Google Data Analytics"),
+                                              exhibit("a-0002", "Google IT Support")], "hashed-by-0004")
+        connection.execute(text("insert into change_event (cycle_id, detected_at, type, source, subject_key, subject,"
+                                " details) values (:cycle, '2026-11-01', 'gained_ace', 'ace', 'a-0001', 'T', '{}')"),
+                           {"cycle": cycle})
+    engine.dispose()
+
+    engine = open_engine(db_url)  # upgrades to head
+    with engine.connect() as connection:
+        assert connection.execute(text("select cid, version from ace_exhibit order by cid")).all() == [
+            ("a-0001", None), ("a-0002", None)]
+        assert connection.execute(text("select subject_key from change_event")).scalar_one() == "a-0001"
+    assert any(index["column_names"] == ["run_id", "ace_id"] for index in inspect(engine).get_indexes("ace_exhibit"))
+    new = begin_run(engine, "ace")
+    save_snapshot(engine, new, [exhibit("a-0001", "Google Data Analytics"),
+                                {**exhibit("a-0002", "Google IT Support"), "version": 2}], {"pages": 3})
+    assert snapshot_changes(engine, "ace", old, new) == {"added": [], "removed": [], "changed": ["a-0002"]}
+    assert [r["version"] for r in load_snapshot(engine, "ace", new, ["a-0002"])] == [2]

@@ -391,7 +391,8 @@ class ExhibitReading:
     text: str = ""  # the page's joined visible lines, for the template check
 
     def record(self) -> dict:
-        """ace_id, title, version and periods; ExhibitParseError if any of them cannot be read."""
+        """ace_id, title, version and periods; ExhibitParseError if any but the version cannot be read
+        (the old layout names no version: None)."""
         if not (self.ace_id or self.periods or self.title or self.credits):
             if TEMPLATE_ID.search(self.text) and TEMPLATE_PERIOD.search(self.text):
                 raise EmptyExhibitTemplate("empty exhibit template (its labels without values)")
@@ -401,7 +402,7 @@ class ExhibitReading:
         problems = ([f"exhibit without {', '.join(missing)}"] if missing else []) + self.problems
         if problems:
             raise ExhibitParseError("; ".join(problems))
-        return {"ace_id": self.ace_id, "title": self.title, "periods": self.periods}
+        return {"ace_id": self.ace_id, "title": self.title, "version": self.version, "periods": self.periods}
 
 
 # Found over the page's lower-cased text at once, not line by line: patterns that start with a
@@ -411,7 +412,9 @@ TEMPLATE_PERIOD = re.compile(r"^(?:" + PERIOD_LABEL + r")\b", re.I | re.M)
 LOW_ID = re.compile(r"ace(?:\s*id|\s+exam\s+number)\b\s*[:|]?\s*\|?\s*:?\s*([a-z][a-z0-9]{1,9}-\d{3,5})\b")
 LOW_PERIODS = (re.compile(r"ace\s+credit\s+recommendation\s+period\b[ \t]*:?"),
                re.compile(r"dates\s+offered\b[ \t]*:?"))
-LOW_VERSION = re.compile(r"version[ \t]*:?[ \t]*\|?[ \t]*(\d+)(?:\.0)?\b")
+# The number ends the value ("Version: 2", "Version | 2", a drop-down's "Version 2: 10/1/2024 - ..."):
+# "Version 2 of the program ..." in a description is prose, not the label.
+LOW_VERSION = re.compile(r"version[ \t]*:?[ \t]*\|?[ \t]*(\d+)(?:\.0)?(?=[ \t]*(?:$|[|:]))", re.M)
 VERSION_ALONE = re.compile(r"^Version[ \t]*:?[ \t]*(?:\|[ \t]*)?$", re.I | re.M)
 LEVEL_HINTS = ("division", "graduate", "vocational")
 TITLE_LINES = re.compile(r"^(?:(?:course|exhibit|exam)[ \t]+)?(?:title|name)[ \t]*[:|][ \t]*\|?[ \t]*(\S.*)$",
@@ -569,7 +572,7 @@ PREPARSED: dict[int, tuple] = {}
 
 
 def parse_exhibit(markup: str | bytes) -> dict:
-    """ace_id, title and periods of an exhibit page; ExhibitParseError if it cannot be read
+    """ace_id, title, version and periods of an exhibit page; ExhibitParseError if it cannot be read
     (EmptyExhibitTemplate when the page is the exhibit template without values)."""
     hit = PREPARSED.pop(id(markup), None) if PREPARSED else None
     if hit is not None and hit[0] is markup:

@@ -23,14 +23,17 @@ BATCH = 2000
 
 
 def upgrade() -> None:
-    from store.runs import SNAPSHOT_TABLES, content_hash
+    from store.runs import content_hash
 
     connection = op.get_bind()
     cycle = connection.execute(sa.text(
         "SELECT ace_run_id, coursera_run_id FROM cycle ORDER BY id DESC LIMIT 1")).first()
-    for source, run_id in zip(("ace", "coursera"), cycle or ()):
+    for name, run_id in zip(("ace_exhibit", "coursera_program"), cycle or ()):
         if run_id is not None:
-            _rehash(connection, SNAPSHOT_TABLES[source].__table__, run_id, content_hash)
+            # The table as it is at this revision, not today's model: a later revision's columns
+            # (0005: ace_exhibit.version) do not exist yet when a store upgrades through 0003.
+            table = sa.Table(name, sa.MetaData(), autoload_with=connection)
+            _rehash(connection, table, run_id, content_hash)
 
 
 def _rehash(connection, table, run_id: int, content_hash) -> None:
@@ -43,8 +46,14 @@ def _rehash(connection, table, run_id: int, content_hash) -> None:
                                   .order_by(table.c.id).limit(BATCH)).mappings().all()
         if not rows:
             return
-        connection.execute(update, [{"row_id": row["id"], "new_hash": content_hash(dict(row))} for row in rows])
+        connection.execute(update, [{"row_id": row["id"], "new_hash": content_hash(_plain(row))} for row in rows])
         last_id = rows[-1]["id"]
+
+
+def _plain(row) -> dict:
+    """The row as the snapshot writer hashes it: a reflected table names its columns by `quoted_name`,
+    a str subclass orjson refuses as a key."""
+    return {str(key): value for key, value in row.items()}
 
 
 def downgrade() -> None:
