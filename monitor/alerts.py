@@ -62,6 +62,7 @@ SEND_TIMEOUT = 60.0
 # Short words for the digest title, in the digest's own order.
 SHORT = {
     "lost_ace": "lost ACE", "gained_ace": "gained", "credits_changed": "credits changed",
+    "recommendation_renewed": "renewed",
     "name_mismatch": "name mismatch", "renamed": "renamed", "recommendation_expiring": "expiring",
     "new_program": "new", "removed_program": "removed", "record_unreadable": "unreadable",
     "source_unhealthy": "source unhealthy",

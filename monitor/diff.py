@@ -8,6 +8,7 @@ a page we could not read is not evidence that a program changed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -15,10 +16,27 @@ from sqlalchemy import Engine
 
 from monitor.names import word_differences
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
-from store.runs import SNAPSHOT_KEYS, last_known_records, load_snapshot, snapshot_changes
+from monitor.versions import (
+    CREDITS_CHANGED,
+    GAINED,
+    HELD_BACK,
+    LOST,
+    RENEWED,
+    ExhibitVersion,
+    ProgramChange,
+    judge_versions,
+)
+from store.runs import (
+    SNAPSHOT_KEYS,
+    exhibit_versions,
+    last_known_records,
+    load_snapshot,
+    snapshot_changes,
+    unreadable_keys,
+)
 
-EVENT_TYPES = ("gained_ace", "lost_ace", "credits_changed", "renamed", "name_mismatch", "new_program",
-               "removed_program", "recommendation_expiring", "record_unreadable", "source_unhealthy",
+EVENT_TYPES = ("gained_ace", "lost_ace", "credits_changed", "recommendation_renewed", "renamed", "name_mismatch",
+               "new_program", "removed_program", "recommendation_expiring", "record_unreadable", "source_unhealthy",
                "source_recovered")
 RECOMMENDED = ("exact", "equivalent")
 
@@ -45,48 +63,113 @@ def _with_last_known(engine: Engine, source: str, records: list[dict], run_id: i
 
 
 def ace_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
-    """Exhibits that appeared, vanished, expired, changed credits or were renamed."""
+    """ACE programs that gained or lost a recommendation, changed credits or were renewed, judged per
+    ACE ID over all its versions (monitor.versions: a new version is not a new program); renames per page."""
     changes = snapshot_changes(engine, "ace", old_run.id, new_run.id)
-    old_day, new_day = old_run.started_at.date(), new_run.started_at.date()
-    keys = changes["removed"] + changes["changed"]
-    old = _with_last_known(engine, "ace", load_snapshot(engine, "ace", old_run.id, keys), old_run.id)
+    old = _with_last_known(engine, "ace", load_snapshot(engine, "ace", old_run.id,
+                                                        changes["removed"] + changes["changed"]), old_run.id)
     new = {r["cid"]: r for r in load_snapshot(engine, "ace", new_run.id, changes["added"] + changes["changed"])}
     runs = (old_run.id, new_run.id)
+    events, judged = [], {}
+    for group in _version_groups(engine, old_run.id, new_run.id, old, new):
+        change = judge_versions([ExhibitVersion.of(r, old_run.started_at.date()) for r in group.old.values()],
+                                [ExhibitVersion.of(r, new_run.started_at.date()) for r in group.new.values()])
+        judged.update(dict.fromkeys([*group.old, *group.new], change.kind))
+        events += _program_events(change, group, runs)
+    return events + _renames(changes["changed"], old, new, judged, runs)
+
+
+def _renames(cids: list[str], old: dict[str, dict], new: dict[str, dict], judged: dict[str, str],
+             runs) -> list[dict]:
+    """A page whose title changed, both nights readable; not when its ACE ID gained, lost or is held back
+    (that event says more, or nothing may be said)."""
     events = []
-    for cid in changes["added"]:
-        events += _exhibit_events(None, new[cid], old_day, new_day, runs)
-    for cid in changes["removed"]:
-        events += _exhibit_events(old[cid], None, old_day, new_day, runs)
-    for cid in changes["changed"]:
-        events += _exhibit_events(old[cid], new[cid], old_day, new_day, runs)
+    for cid in cids:
+        before, after = old[cid], new[cid]
+        if judged.get(cid) in (GAINED, LOST, HELD_BACK) or before["parse_status"] != "ok" \
+                or after["parse_status"] != "ok" or before["title"] == after["title"]:
+            continue
+        events.append(event("renamed", old=before["title"], new=after["title"],
+                            differences=_differences(before["title"], after["title"]), side="ace",
+                            **_exhibit_base(after, runs)))
     return events
 
 
-def _exhibit_events(old: dict | None, new: dict | None, old_day: date, new_day: date, runs) -> list[dict]:
-    before = exhibit_status(old["periods"], old["parse_status"], old_day) if old else None
-    after = exhibit_status(new["periods"], new["parse_status"], new_day) if new else None
-    if UNKNOWN in (getattr(before, "status", None), getattr(after, "status", None)):
+@dataclass
+class VersionGroup:
+    """Every version (cid -> row) of one ACE ID in the old and the new run."""
+
+    ace_id: str
+    old: dict[str, dict] = field(default_factory=dict)
+    new: dict[str, dict] = field(default_factory=dict)
+
+
+def _version_groups(engine: Engine, old_run_id: int, new_run_id: int, old: dict[str, dict],
+                    new: dict[str, dict]) -> list[VersionGroup]:
+    """The ACE IDs the changed rows belong to, each with all its versions on both nights.
+
+    An unreadable row carries no ACE ID: it joins the ACE ID of its last readable copy, so a
+    version we cannot read holds its ACE ID back instead of silently leaving the judgement (on
+    the old night it is judged by that copy, as in any diff). One with no readable copy at all
+    is judged alone, and so held back."""
+    ace_of = {cid: r["ace_id"] for rows in (old, new) for cid, r in rows.items() if r.get("ace_id")}
+    groups: dict[str, VersionGroup] = {}
+    for cid in {*old, *new}:
+        key = ace_of.get(cid, f"cid:{cid}")
+        groups.setdefault(key, VersionGroup(key))
+    ace_ids = {key for key in groups if not key.startswith("cid:")}
+    for run_id, side, known in ((old_run_id, "old", old), (new_run_id, "new", new)):
+        members = [(row["ace_id"], row) for row in exhibit_versions(engine, run_id, sorted(ace_ids))]
+        members += _unreadable_members(engine, run_id, ace_ids, substitute=side == "old")
+        members += [(ace_of.get(cid, f"cid:{cid}"), row) for cid, row in known.items()]  # the changed rows win
+        for key, row in members:
+            getattr(groups[key], side)[row["cid"]] = row
+    return [groups[key] for key in sorted(groups)]
+
+
+def _unreadable_members(engine: Engine, run_id: int, ace_ids: set[str], substitute: bool) -> list[tuple[str, dict]]:
+    """A run's unreadable rows whose last readable copy belongs to one of `ace_ids`, with the row to
+    judge: that copy when `substitute` (the old night), else the unreadable row itself."""
+    cids = unreadable_keys(engine, "ace", run_id)
+    if not cids:
         return []
-    record = new or old
-    base = dict(source="ace", key=record["cid"], subject=record["title"], url=record["url"], runs=runs,
-                ace_id=record.get("ace_id"), organization=record.get("organization"))
-    was, now = bool(before and before.status == ACTIVE), bool(after and after.status == ACTIVE)
-    if now and not was:
+    copies = {cid: r for cid, r in last_known_records(engine, "ace", cids, run_id).items() if r["ace_id"] in ace_ids}
+    if substitute:
+        return [(r["ace_id"], r) for r in copies.values()]
+    return [(copies[r["cid"]]["ace_id"], r) for r in load_snapshot(engine, "ace", run_id, sorted(copies))]
+
+
+def _exhibit_base(record: dict, runs) -> dict[str, Any]:
+    return {"source": "ace", "key": record["cid"], "subject": record["title"], "url": record["url"], "runs": runs,
+            "ace_id": record.get("ace_id"), "organization": record.get("organization")}
+
+
+def _program_events(change: ProgramChange, group: VersionGroup, runs) -> list[dict]:
+    """The one event (or none) for an ACE ID's judgement, about the version that decides."""
+    before, after = change.before, change.after
+    if change.kind == GAINED:
         return [event("gained_ace", old=before and before.status, new=f"{after.credits:g} credits",
-                      credits=after.credits, period=after.period, **base)]
-    if was and not now:
-        reason = ("exhibit removed from the National Guide" if after is None
-                  else f"recommendation period ended {after.period and after.period.get('end')}")
+                      credits=after.credits, period=after.period, version=after.deciding.version,
+                      **_exhibit_base(group.new[after.cid], runs))]
+    if change.kind == LOST:
+        end = after and after.period and after.period.get("end")
+        reason = "exhibit removed from the National Guide" if after is None else f"recommendation period ended {end}"
         return [event("lost_ace", old=f"{before.credits:g} credits", new=after.status if after else "removed",
-                      reason=reason, **base)]
-    events = []
-    if was and now and before.credits != after.credits:
-        events.append(event("credits_changed", old=f"{before.credits:g}", new=f"{after.credits:g}",
-                            old_period=before.period, new_period=after.period, **base))
-    if old and new and old["title"] != new["title"]:
-        events.append(event("renamed", old=old["title"], new=new["title"],
-                            differences=_differences(old["title"], new["title"]), side="ace", **base))
-    return events
+                      reason=reason, version=before.deciding.version, **_exhibit_base(group.old[before.cid], runs))]
+    if change.kind in (CREDITS_CHANGED, RENEWED):
+        versions = {"old_cid": before.cid, "new_cid": after.cid, "old_version": before.deciding.version,
+                    "new_version": after.deciding.version, "old_period": before.period, "new_period": after.period}
+        base = _exhibit_base(group.new[after.cid], runs)
+        if change.kind == CREDITS_CHANGED:
+            return [event("credits_changed", old=f"{before.credits:g}", new=f"{after.credits:g}", **versions, **base)]
+        return [event("recommendation_renewed", old=_period_text(before.period), new=_period_text(after.period),
+                      credits=after.credits, **versions, **base)]
+    return []
+
+
+def _period_text(period: dict | None) -> str:
+    period = period or {}
+    return f"{period.get('start') or '?'} to {period.get('end') or 'open end'}"
 
 
 def coursera_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ HEADINGS = {
     "lost_ace": "Lost ACE recommendation",
     "gained_ace": "Gained ACE recommendation",
     "credits_changed": "Credits changed",
+    "recommendation_renewed": "Recommendation renewed (a new period, same credits)",
     "name_mismatch": "Coursera title no longer matches the ACE name word for word",
     "renamed": "Renamed",
     "recommendation_expiring": "Recommendation period ending soon",

@@ -394,3 +394,24 @@ def _batches(items: Iterable, size: int):
             batch = []
     if batch:
         yield batch
+
+
+def exhibit_versions(engine: Engine, run_id: int, ace_ids: Sequence[str]) -> list[dict]:
+    """Every exhibit of these ACE IDs in one run (each version is its own cid), through the
+    (run_id, ace_id) index: the diff judges an ACE ID's versions together (monitor.versions)."""
+    table = AceExhibit.__table__
+    found: list[dict] = []
+    with engine.connect() as connection:
+        for batch in _batches(sorted(set(ace_ids)), 500):
+            query = select(table).where(table.c.run_id == run_id, table.c.ace_id.in_(batch)).order_by(table.c.cid)
+            found += map(dict, connection.execute(query).mappings())
+    return found
+
+
+def unreadable_keys(engine: Engine, source: str, run_id: int) -> list[str]:
+    """The keys of a run's unreadable records (few: the health gate fails a run with many)."""
+    model = SNAPSHOT_TABLES[source]
+    key = getattr(model, SNAPSHOT_KEYS[source])
+    with engine.connect() as connection:
+        return list(connection.execute(select(key).where(model.run_id == run_id, model.parse_status != "ok")
+                                       .order_by(key)).scalars())

@@ -414,7 +414,7 @@ LOW_PERIODS = (re.compile(r"ace\s+credit\s+recommendation\s+period\b[ \t]*:?"),
                re.compile(r"dates\s+offered\b[ \t]*:?"))
 # The number ends the value ("Version: 2", "Version | 2", a drop-down's "Version 2: 10/1/2024 - ..."):
 # "Version 2 of the program ..." in a description is prose, not the label.
-LOW_VERSION = re.compile(r"version[ \t]*:?[ \t]*\|?[ \t]*(\d+)(?:\.0)?(?=[ \t]*(?:$|[|:]))", re.M)
+LOW_VERSION = re.compile(r"version[ \t]*:?[ \t]*\|?[ \t]*(\d+)(?:\.0)?(?=[ \t]*(?:$|[|:]))", re.MULTILINE)
 VERSION_ALONE = re.compile(r"^Version[ \t]*:?[ \t]*(?:\|[ \t]*)?$", re.I | re.M)
 LEVEL_HINTS = ("division", "graduate", "vocational")
 TITLE_LINES = re.compile(r"^(?:(?:course|exhibit|exam)[ \t]+)?(?:title|name)[ \t]*[:|][ \t]*\|?[ \t]*(\S.*)$",
