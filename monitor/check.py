@@ -15,7 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.names import Candidate, CandidateIndex, StoredNameIndex, best_candidates, name_key_version
-from monitor.status import ACTIVE, UNKNOWN, exhibit_status
+from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
+from monitor.versions import ExhibitVersion, program_state
 from store.reader import StoredNameKeys, StoreReader
 
 MAX_NAME_LENGTH = 300
@@ -125,7 +126,9 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
     except ValueError as exc:  # e.g. "®" alone: nothing is left to compare after normalisation
         raise CheckInputError(str(exc)) from None
     exhibits = reader.exhibits(snapshot.ace_run_id, [s.candidate.key for s in scored])
-    candidates = [_candidate(s, exhibits[s.candidate.key], today) for s in scored]
+    versions = reader.exhibit_versions(snapshot.ace_run_id, sorted({e["ace_id"] for e in exhibits.values()
+                                                                     if e["ace_id"]}))
+    candidates = _one_per_program([_candidate(s, exhibits[s.candidate.key], versions, today) for s in scored])
     best = candidates[0] if candidates else None
     verdict = best["verdict"] if best else "none"
     match = best if best and verdict in ("exact", "equivalent") else None
@@ -182,13 +185,32 @@ class IndexMemo:
         return index
 
 
-def _candidate(scored, exhibit: dict[str, Any], today: date) -> dict[str, Any]:
+def _candidate(scored, exhibit: dict[str, Any], versions: dict[str, list[dict[str, Any]]],
+               today: date) -> dict[str, Any]:
+    """A name that matched, answered for its program: the status, credits and period of the version
+    of its ACE ID that decides today (monitor.versions), which may be another cid than the one whose
+    name matched; unknown when any version of it could not be read."""
     comparison = scored.comparison.to_dict()
-    period = exhibit_status(exhibit["periods"], exhibit["parse_status"], today)
-    return {"title": exhibit["title"], "ace_id": exhibit["ace_id"], "cid": exhibit["cid"],
-            "organization": exhibit["organization"], "url": exhibit["url"], **comparison,
-            "status": period.status, "credits": period.credits, "period": period.period,
-            "periods": exhibit["periods"]}
+    siblings = versions.get(exhibit["ace_id"]) or [exhibit]
+    state = program_state([ExhibitVersion.of(v, today) for v in siblings])
+    deciding = next((v for v in siblings if v["cid"] == state.cid), exhibit)
+    period = state.deciding.status if state.deciding else PeriodStatus(UNKNOWN, None, None)
+    return {"title": exhibit["title"], "ace_id": exhibit["ace_id"], "cid": deciding["cid"],
+            "version": deciding.get("version"), "organization": exhibit["organization"], "url": deciding["url"],
+            **comparison, "status": period.status, "credits": period.credits, "period": period.period,
+            "periods": deciding["periods"],
+            "versions": [{"cid": v["cid"], "version": v.get("version"), "url": v["url"]} for v in siblings]}
+
+
+def _one_per_program(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The best-named candidate of each ACE ID (versions of one program are one answer, not several)."""
+    seen: set[str] = set()
+    kept = []
+    for candidate in candidates:
+        if candidate["ace_id"] is None or candidate["ace_id"] not in seen:
+            kept.append(candidate)
+            seen.add(candidate["ace_id"])
+    return kept
 
 
 def stale_warnings(crawled_at: datetime | None, max_age_days: int) -> list[str]:

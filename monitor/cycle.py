@@ -21,11 +21,12 @@ from monitor.feed import write_feed
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import name_key_rows
-from monitor.status import ACTIVE, UNKNOWN, exhibit_status
+from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
+from monitor.versions import ExhibitVersion, program_state
 from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle, latest_event
 from store.names_index import write_name_index
-from store.runs import (get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs, set_health,
-                        unreadable_records)
+from store.runs import (exhibit_versions, get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs,
+                        set_health, unreadable_records)
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,8 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     events += stuck_events(config, engine, run_ids, (ace_run, coursera_run))
     if ace_run and (previous is None or previous.ace_run_id != ace_run.id):
         events += expiring_events(iter_snapshot(engine, "ace", ace_run.id, columns=EXPIRY_COLUMNS), ace_run,
-                                  config.alerts.expiring_within_days, announced(engine, "recommendation_expiring"))
+                                  config.alerts.expiring_within_days, announced(engine, "recommendation_expiring"),
+                                  versions_of=lambda ace_ids: exhibit_versions(engine, ace_run.id, ace_ids))
     # The digest is queued in the cycle's own transaction: no crash can lose an alert.
     finish_cycle(engine, cycle_id, matches, events, deliveries=digest_rows(cycle_id, events, config.alerts.urls))
     deliveries = send_alerts(config, engine)
@@ -140,10 +142,18 @@ def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], 
 
 
 def exhibit_statuses(engine: Engine, ace_run, cids: set[str]) -> dict[str, Any]:
-    """Today's recommendation status of these exhibits, their periods streamed rather than all held."""
+    """Today's recommendation status of these exhibits' programs: each cid answers with the version of
+    its ACE ID that decides (monitor.versions), unknown when any version of it could not be read."""
     today = ace_run.started_at.date()
-    rows = iter_snapshot(engine, "ace", ace_run.id, sorted(cids), ("cid", "periods", "parse_status"))
-    return {row["cid"]: exhibit_status(row["periods"], row["parse_status"], today) for row in rows}
+    rows = list(iter_snapshot(engine, "ace", ace_run.id, sorted(cids), ("cid", "ace_id", "periods", "parse_status")))
+    siblings: dict[str, list[ExhibitVersion]] = {}
+    for row in exhibit_versions(engine, ace_run.id, sorted({r["ace_id"] for r in rows if r["ace_id"]})):
+        siblings.setdefault(row["ace_id"], []).append(ExhibitVersion.of(row, today))
+    statuses = {}
+    for row in rows:
+        state = program_state(siblings.get(row["ace_id"]) or [ExhibitVersion.of(row, today)])
+        statuses[row["cid"]] = state.deciding.status if state.deciding else PeriodStatus(UNKNOWN, None, None)
+    return statuses
 
 
 def _program_status(program: dict, verdict: str, period) -> str:

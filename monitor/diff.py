@@ -7,9 +7,9 @@ a page we could not read is not evidence that a program changed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine
@@ -222,8 +222,11 @@ EXPIRY_COLUMNS = ("cid", "ace_id", "title", "url", "periods", "parse_status")
 
 
 def expiring_events(exhibits: Iterable[dict], ace_run, within_days: int,
-                    already: set[tuple[str, str | None]]) -> list[dict[str, Any]]:
-    """Active recommendations whose period ends within `within_days`, each announced once."""
+                    already: set[tuple[str, str | None]],
+                    versions_of: Callable[[list[str]], list[dict]] | None = None) -> list[dict[str, Any]]:
+    """Active recommendations whose period ends within `within_days`, each announced once; not when
+    another version of the same ACE ID (`versions_of`: ACE IDs -> their rows) carries the program on
+    the day after (a version ending as its successor begins is no ending of the recommendation)."""
     today = ace_run.started_at.date()
     events = []
     for exhibit in exhibits:
@@ -237,7 +240,21 @@ def expiring_events(exhibits: Iterable[dict], ace_run, within_days: int,
                                 old=f"{status.credits:g} credits", new=end, url=exhibit["url"],
                                 runs=(None, ace_run.id), ace_id=exhibit.get("ace_id"), days_left=days_left,
                                 reason=f"period ends {end}, in {days_left} days"))
-    return events
+    return _without_successors(events, versions_of) if versions_of and events else events
+
+
+def _without_successors(events: list[dict], versions_of: Callable[[list[str]], list[dict]]) -> list[dict]:
+    """The expiring events whose ACE ID has no other version active on the day after their end."""
+    siblings: dict[str, list[dict]] = {}
+    for row in versions_of(sorted({e["details"]["ace_id"] for e in events if e["details"].get("ace_id")})):
+        siblings.setdefault(row["ace_id"], []).append(row)
+    kept = []
+    for item in events:
+        after = date.fromisoformat(item["new"]) + timedelta(days=1)
+        others = [r for r in siblings.get(item["details"].get("ace_id"), []) if r["cid"] != item["subject_key"]]
+        if not any(exhibit_status(r["periods"], r["parse_status"], after).status == ACTIVE for r in others):
+            kept.append(item)
+    return kept
 
 
 def unreadable_events(source: str, unknown_by_run: list[dict[str, dict]], after: int, run_id: int) -> list[dict]:

@@ -172,6 +172,31 @@ class StoreReader:
             record["periods"] = _json(record["periods"])
         return found
 
+    def exhibit_versions(self, run_id: int, ace_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        """Every version (cid) of these ACE IDs in a run, by ACE ID: `check` answers for the version
+        that decides (monitor.versions). A store from before migration 0005 has no version column:
+        its rows read as version None."""
+        if not ace_ids:
+            return {}
+        version = "version" if self.has_column("ace_exhibit", "version") else "NULL"
+        marks = ",".join("?" * len(ace_ids))
+        keys = ("cid", "ace_id", "version", "organization", "title", "url", "periods", "parse_status")
+        rows = self.query(
+            f"SELECT cid, ace_id, {version}, organization, title, url, periods, parse_status FROM ace_exhibit "
+            f"WHERE run_id = ? AND ace_id IN ({marks}) ORDER BY cid", (run_id, *ace_ids))
+        found: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            record = dict(zip(keys, row))
+            record["periods"] = _json(record["periods"])
+            found.setdefault(record["ace_id"], []).append(record)
+        return found
+
+    def has_column(self, table: str, column: str) -> bool:
+        if self.backend == "sqlite":
+            return any(row[1] == column for row in self.query(f"PRAGMA table_info({table})"))
+        return bool(self.query("SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
+                               (table, column)))
+
     def first_seen(self, cid: str) -> datetime | None:
         """When acewatch first saw this exhibit in a finished ACE crawl: the "since" of an answer."""
         rows = self.query("SELECT MIN(r.started_at) FROM ace_exhibit e JOIN crawl_run r ON r.id = e.run_id "

@@ -52,8 +52,9 @@ def fresh_store_url(request, tmp_path: Path) -> str:
     return db_url
 
 
-def crawl_two_days(request, tmp_path: Path) -> dict:
-    """Day 1 then day 2 of the fixture site, crawled for real into a fresh store of `request.param`."""
+def crawl_two_days(request, tmp_path: Path, days: tuple[str, str] = ("day1", "day2")) -> dict:
+    """Day 1 then day 2 of the fixture site (or another pair of `days`), crawled for real into a fresh
+    store of `request.param`."""
     from fixtures.server import FixtureSite
     from monitor.cycle import run_cycle
     from store.database import open_engine
@@ -61,11 +62,13 @@ def crawl_two_days(request, tmp_path: Path) -> dict:
     db_url = fresh_store_url(request, tmp_path)
     engine = open_engine(db_url)
     request.addfinalizer(engine.dispose)
-    with FixtureSite(day="day1") as site:
+    with FixtureSite(day=days[0]) as site:
         config = site_config(db_url, site, tmp_path)
         day1 = run_cycle(config, engine, progress="off")
         day1_requests = site.requests
-        site.set_day("day2")
+        site.clear_requests()
+        site.set_day(days[1])
         day2 = run_cycle(config, engine, progress="off")
+        day2_requests = site.requests
     return {"db": db_url, "engine": engine, "day1": day1, "day2": day2, "home": tmp_path,
-            "requests": day1_requests}
+            "requests": day1_requests, "day2_requests": day2_requests}

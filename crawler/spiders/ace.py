@@ -14,11 +14,13 @@ a run whose listings were not all read it waits one more run as `unknown`.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, unquote_plus, urljoin, urlsplit
+import re
+from collections.abc import Iterable
+from urllib.parse import parse_qs, parse_qsl, unquote_plus, urlencode, urljoin, urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
+from scrapy.exceptions import DontCloseSpider, NotSupported
 
 from crawler.failures import failure_reason
 from crawler.items import AceExhibitItem
@@ -51,6 +53,28 @@ def same_site(url: str, base_url: str) -> bool:
     except ValueError:
         return False
     return port is None or port == (base.port or {"http": 80, "https": 443}.get(base.scheme))
+
+
+GUID = re.compile(r"^\{?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\}?$", re.IGNORECASE)
+_OPTION = re.compile(rb"<option\b", re.IGNORECASE)
+
+
+def version_links(page_url: str, values: Iterable[str]) -> list[str]:
+    """Where an exhibit's version drop-down leads: one ACE ID has a cid per version, and the other
+    versions may be linked from nowhere else. An option's value that is a cid becomes this page's
+    URL with that cid (its other parameters kept); one that is a Course.aspx link is taken as it
+    stands; anything else (a date, a label) leads nowhere. Whether the link stays on the site is
+    the caller's to check."""
+    links = []
+    for value in (v.strip() for v in values):
+        found = GUID.match(value)
+        if found:
+            parts = urlsplit(page_url)
+            query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() != "cid"]
+            links.append(parts._replace(query=urlencode([*query, ("cid", found.group(1).lower())])).geturl())
+        elif value and exhibit_cid(urljoin(page_url, value)):
+            links.append(urljoin(page_url, value))
+    return links
 
 
 def organization_of(url: str) -> str:
@@ -109,7 +133,22 @@ class AceSpider(scrapy.Spider):
     def exhibit_request(self, url: str, cid: str) -> scrapy.Request:
         return scrapy.Request(url, callback=self.parse_exhibit, errback=self.exhibit_failed, cb_kwargs={"cid": cid})
 
+    def follow_versions(self, response):
+        """Requests for the other versions the page's version drop-down lists: same site, each cid once."""
+        if not _OPTION.search(response.body):  # most pages have no drop-down: skip building a selector
+            return
+        try:
+            values = response.xpath("//select//option/@value").getall()
+        except (NotSupported, ValueError):  # not text, not HTML: nothing to follow
+            return
+        for url in version_links(response.url, values):
+            cid = exhibit_cid(url)
+            if cid and cid not in self.seen and same_site(url, self.base_url):
+                self.seen.add(cid)
+                yield self.exhibit_request(url, cid)
+
     def parse_exhibit(self, response, cid: str):
+        yield from self.follow_versions(response)
         try:
             fields = parse_exhibit(response.body)
         except Exception as exc:  # anything unreadable is `unknown`, never a missing (= lost) exhibit
