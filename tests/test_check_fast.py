@@ -39,7 +39,7 @@ ANSWER_FIELDS = {"query", "input", "name", "organization", "verdict", "recommend
                  "as_of", "catalog_as_of", "warnings", "exit_code"}
 CANDIDATE_FIELDS = {"title", "ace_id", "cid", "organization", "url", "query", "ace_name", "verdict", "score",
                     "differences", "normalisations", "other_organization", "word_edits", "query_org", "ace_org",
-                    "status", "credits", "period", "periods"}
+                    "status", "credits", "period", "periods", "version", "versions"}
 
 
 # --------------------------------------------------------------------------
