@@ -134,6 +134,9 @@ class Reads:
         if kept is not None:
             return kept
         snapshot = self.snapshot()
+        kept = self.kept_answer(query, limit)  # the kept answers are valid again once the cycle is known
+        if kept is not None:
+            return kept
         with self.reader() as reader:
             answer = check(query, reader, site_hosts=self.hosts, max_age_days=self.config.check.max_age_days,
                            limit=limit, indexes=self.indexes)
