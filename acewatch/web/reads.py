@@ -154,7 +154,8 @@ class Reads:
     def history(self, query: str) -> dict[str, Any]:
         from monitor.reports import history_data, sanitize
 
-        return sanitize(history_data(self.engine, validate_input(query)))
+        validate_input(query)  # the limits of `check`; history_data strips the name itself, as the CLI's does
+        return sanitize(history_data(self.engine, query))
 
     def status(self) -> dict[str, Any]:
         from monitor.reports import sanitize, status_data
