@@ -66,7 +66,7 @@ SHORT = {
     "name_mismatch": "name mismatch", "renamed": "renamed", "recommendation_expiring": "expiring",
     "new_program": "new", "removed_program": "removed", "record_unreadable": "unreadable",
     "source_unhealthy": "source unhealthy",
-    "source_recovered": "source recovered",
+    "source_recovered": "source recovered", "claim_changed": "claim changed",
 }
 
 TEST_TITLE = "acewatch: test notification"

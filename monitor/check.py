@@ -14,6 +14,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
+from monitor.claims import ClaimFacts, claim_verdict, explain
 from monitor.names import Candidate, CandidateIndex, StoredNameIndex, best_candidates, name_key_version
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
 from monitor.versions import ExhibitVersion, program_state
@@ -47,6 +48,7 @@ class Query:
     kind: str        # name | url | slug
     name: str        # the name that is compared with ACE names
     org: str | None  # the Coursera partner, when the catalog told us
+    program: dict[str, Any] | None = None  # the stored catalog record, when resolved from a URL or slug
 
 
 def validate_input(text: str) -> str:
@@ -102,7 +104,7 @@ def _from_catalog(text: str, kind: str, slug: str, reader: StoreReader, run_id: 
     program = reader.program(run_id, slug) if run_id is not None else None
     if program is None:
         raise CheckInputError(f"no Coursera program with slug {slug!r} in the stored catalog")
-    return Query(text, kind, program["title"], program["partner"] or None)
+    return Query(text, kind, program["title"], program["partner"] or None, program)
 
 
 def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.coursera.org", "coursera.org"),
@@ -140,9 +142,27 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
         "match": match, "candidates": candidates,
         "as_of": _iso(snapshot.ace_crawled_at), "catalog_as_of": _iso(snapshot.coursera_crawled_at),
         "warnings": stale_warnings(snapshot.ace_crawled_at, max_age_days),
+        "coursera_claim": coursera_claim(query.program, verdict, best),
     }
     answer["exit_code"] = exit_code(answer)
     return answer
+
+
+def coursera_claim(program: dict[str, Any] | None, verdict: str, best: dict[str, Any] | None) -> dict | None:
+    """What the program's own page claims about ACE credit, judged against this answer (monitor.claims).
+
+    None when the input was a name: only a catalog record has a page claim.
+    """
+    if program is None:
+        return None
+    ace_claim = program["ace_claim"] if program["parse_status"] == "ok" else "unknown"
+    claim = claim_verdict(ClaimFacts.from_page(ace_claim, program["ace_credits"], verdict,
+                                               best and best["status"], best and best["credits"]))
+    words = [d["text"] for d in best["differences"]] if best and claim.value == "name_differs" else []
+    return {"verdict": claim.value, "claimed": {"yes": True, "no": False}.get(ace_claim),
+            "claim_text": program["claim_text"], "credits": program["ace_credits"],
+            "ace_credits": best and best["credits"], "page_url": program["url"], "differences": words,
+            "message": explain(claim, program["ace_credits"], best and best["credits"], words)}
 
 
 def name_index(reader: StoreReader, ace_run_id: int) -> StoredNameIndex | CandidateIndex:

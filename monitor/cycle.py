@@ -15,15 +15,17 @@ from sqlalchemy import Engine
 from monitor.alerts import deliver_pending, digest_rows
 from monitor.config import Config
 from monitor.crawl import SOURCES, crawl_sources
-from monitor.diff import (EXPIRY_COLUMNS, RECOMMENDED, ace_events, coursera_events, event, expiring_events,
-                          match_events, unreadable_events)
+from monitor.claims import ClaimFacts, claim_verdict
+from monitor.diff import (EXPIRY_COLUMNS, RECOMMENDED, ace_events, claim_changed, claim_events, coursera_events, event,
+                          expiring_events, match_events, unreadable_events)
 from monitor.feed import write_feed
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import name_key_rows
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
 from monitor.versions import ExhibitVersion, program_state
-from store.cycles import announced, begin_cycle, cycle_matches, finish_cycle, latest_cycle, latest_event
+from store.cycles import (announced, begin_cycle, cycle_claims, cycle_matches, finish_cycle, last_known_claims,
+                          latest_cycle, latest_event)
 from store.names_index import write_name_index
 from store.runs import (exhibit_versions, get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs,
                         set_health, unreadable_records)
@@ -61,7 +63,8 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     if ace_run:  # the names `check` searches, prepared once per run (a no-op when already written)
         write_name_index(engine, ace_run.id, name_key_rows(exhibits))
     programs = (load_snapshot(engine, "coursera", coursera_run.id, columns=("program_id", "title", "partner",
-                                                                             "parse_status"))
+                                                                             "parse_status", "ace_claim",
+                                                                             "ace_credits"))
                 if coursera_run else [])
     matches = compute_matches(engine, programs, exhibits, ace_run) if ace_run and coursera_run else []
     del exhibits, programs
@@ -137,8 +140,17 @@ def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], 
         matches.append({"program_id": program["program_id"], "cid": cid, "verdict": result.verdict,
                         "score": float(result.score), "differences": [str(d) for d in differences],
                         "status": _program_status(program, result.verdict, period),
-                        "credits": period.credits if period and period.status == ACTIVE else None})
+                        "credits": period.credits if period and period.status == ACTIVE else None,
+                        "claim": program_claim(program, result.verdict, period).value,
+                        "claim_credits": program["ace_credits"]})
     return matches
+
+
+def program_claim(program: dict, verdict: str, period):
+    """The page's ACE claim judged against this match (monitor.claims); an unreadable page is unknown."""
+    ace_claim = program["ace_claim"] if program["parse_status"] == "ok" else "unknown"
+    return claim_verdict(ClaimFacts.from_page(ace_claim, program["ace_credits"], verdict,
+                                              period and period.status, period and period.credits))
 
 
 def exhibit_statuses(engine: Engine, ace_run, cids: set[str]) -> dict[str, Any]:
@@ -175,4 +187,19 @@ def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[dict]
         programs = {p["program_id"]: p for p in load_snapshot(engine, "coursera", coursera_run.id, slipped)}
         exhibits = {e["cid"]: e for e in load_snapshot(engine, "ace", ace_run.id, [old[k]["cid"] for k in slipped])}
         events += match_events(old, new, programs, exhibits, (previous.coursera_run_id, coursera_run.id))
+        events += _claim_events(engine, previous, ace_run, coursera_run, matches)
     return events
+
+
+def _claim_events(engine, previous, ace_run, coursera_run, matches) -> list[dict]:
+    """claim_changed events against the previous cycle, an unknown verdict there replaced by the last known."""
+    old = cycle_claims(engine, previous.id)
+    old.update(last_known_claims(engine, [key for key, claim in old.items() if claim == "unknown"], previous.id))
+    changed = [m for m in matches if claim_changed(old.get(m["program_id"]), m["claim"])]
+    if not changed:
+        return []
+    programs = {p["program_id"]: p for p in load_snapshot(engine, "coursera", coursera_run.id,
+                                                          [m["program_id"] for m in changed])}
+    cids = sorted({m["cid"] for m in changed if m["cid"]})
+    exhibits = {e["cid"]: e for e in load_snapshot(engine, "ace", ace_run.id, cids)}
+    return claim_events(old, changed, programs, exhibits, (previous.coursera_run_id, coursera_run.id))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from monitor.claims import ClaimVerdict, explain
 from monitor.names import word_differences
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from monitor.versions import (
@@ -37,7 +38,7 @@ from store.runs import (
 
 EVENT_TYPES = ("gained_ace", "lost_ace", "credits_changed", "recommendation_renewed", "renamed", "name_mismatch",
                "new_program", "removed_program", "recommendation_expiring", "record_unreadable", "source_unhealthy",
-               "source_recovered")
+               "source_recovered", "claim_changed")
 RECOMMENDED = ("exact", "equivalent")
 
 
@@ -214,6 +215,38 @@ def match_events(old_matches: dict[str, dict], new_matches: dict[str, dict], pro
                             old=before["verdict"], new=after["verdict"], url=program["url"], runs=runs,
                             ace_title=exhibit["title"], ace_id=exhibit.get("ace_id"), cid=exhibit["cid"],
                             differences=after["differences"], slug=program["slug"]))
+    return events
+
+
+#: Claim verdicts that are about the matched exhibit (the others say no exhibit backs the page).
+ABOUT_AN_EXHIBIT = frozenset(ClaimVerdict) - {ClaimVerdict.NONE, ClaimVerdict.NO_EXHIBIT, ClaimVerdict.UNKNOWN}
+
+
+def claim_changed(before: str | None, after: str | None) -> bool:
+    """Both verdicts judged and readable, and different: an unknown side is no evidence of a change."""
+    unknown = (None, ClaimVerdict.UNKNOWN.value)
+    return before not in unknown and after not in unknown and before != after
+
+
+def claim_events(old_claims: dict[str, str | None], new_matches: Iterable[dict], programs: dict[str, dict],
+                 exhibits: dict[str, dict], runs) -> list[dict[str, Any]]:
+    """A program page's ACE claim that now stands differently against the guide (old -> new verdict)."""
+    events = []
+    for match in new_matches:
+        program = programs.get(match["program_id"])
+        before = old_claims.get(match["program_id"])
+        if program is None or not claim_changed(before, match["claim"]):
+            continue
+        verdict = ClaimVerdict(match["claim"])
+        exhibit = exhibits.get(match["cid"]) if verdict in ABOUT_AN_EXHIBIT else None
+        events.append(event(
+            "claim_changed", "coursera", match["program_id"], program["title"], old=before, new=verdict.value,
+            url=program["url"], runs=runs, slug=program["slug"], claim_text=program.get("claim_text"),
+            page_credits=match.get("claim_credits"), credits=match.get("credits"),
+            differences=list(match.get("differences") or []) if verdict is ClaimVerdict.NAME_DIFFERS else [],
+            ace_id=exhibit and exhibit.get("ace_id"), ace_title=exhibit and exhibit["title"],
+            cid=exhibit and exhibit["cid"],
+            reason=explain(verdict, match.get("claim_credits"), match.get("credits"))))
     return events
 
 

@@ -13,6 +13,7 @@ HEADINGS = {
     "credits_changed": "Credits changed",
     "recommendation_renewed": "Recommendation renewed (a new period, same credits)",
     "name_mismatch": "Coursera title no longer matches the ACE name word for word",
+    "claim_changed": "Coursera's ACE claim now stands differently against the ACE guide",
     "renamed": "Renamed",
     "recommendation_expiring": "Recommendation period ending soon",
     "new_program": "New on Coursera",

@@ -83,6 +83,7 @@ def show_check(answer: dict[str, Any]) -> None:
     else:
         headline = f"NO: no ACE-recommended program is named like \"{name}\""
     out.print(f"[{VERDICT_STYLE[verdict]}]{headline}[/]  (verdict: {verdict})")
+    _show_claim(answer.get("coursera_claim"))
     if answer["input"] != "name":
         out.print(f"  resolved from the Coursera {answer['input']} {for_rich(answer['query'])}")
     if match:
@@ -102,6 +103,18 @@ def show_check(answer: dict[str, Any]) -> None:
             if candidate.get("other_organization"):
                 out.print("         [red]another organization's program[/]")
     out.print(f"\nEvidence: ACE National Guide as crawled {answer['as_of']}")
+
+
+CLAIM_STYLE = {"supported": "green", "none": "dim", "unknown": "yellow"}
+
+
+def _show_claim(claim: dict[str, Any] | None) -> None:
+    """The program page's own ACE claim, right under the headline: the hazard a student meets first."""
+    if claim is None:
+        return
+    style = CLAIM_STYLE.get(claim["verdict"], "bold red")
+    console().print(f"  [{style}]Coursera page: {for_rich(claim['message'])}[/]  (claim: {claim['verdict']})")
+    console().print(f"  page: {for_rich(claim['page_url'])}")
 
 
 def _difference(diff: dict[str, Any]) -> str:

@@ -61,6 +61,36 @@ def cycle_matches(engine: Engine, cycle_id: int, verdicts: Sequence[str] | None 
         return [dict(row) for row in connection.execute(query.order_by(ProgramMatch.program_id)).mappings()]
 
 
+def cycle_claims(engine: Engine, cycle_id: int) -> dict[str, str | None]:
+    """A cycle's claim verdict of every program (None where the cycle predates migration 0006).
+
+    Two narrow columns rather than whole match rows: the nightly diff reads
+    this for the whole catalog.
+    """
+    query = select(ProgramMatch.program_id, ProgramMatch.claim).where(ProgramMatch.cycle_id == cycle_id)
+    with engine.connect() as connection:
+        return {program_id: claim for program_id, claim in connection.execute(query)}
+
+
+def last_known_claims(engine: Engine, program_ids: Sequence[str], before_id: int) -> dict[str, str]:
+    """The newest judged claim verdict (not unknown, not NULL) of these programs in cycles up to `before_id`.
+
+    An unreadable page makes a cycle's verdict `unknown`; the next readable
+    one is compared with this, so a change is reported late rather than lost.
+    """
+    found: dict[str, str] = {}
+    table = ProgramMatch.__table__
+    for start in range(0, len(program_ids), 500):
+        batch = sorted(program_ids)[start:start + 500]
+        query = (select(table.c.program_id, table.c.claim)
+                 .where(table.c.program_id.in_(batch), table.c.cycle_id <= before_id,
+                        table.c.claim.is_not(None), table.c.claim != "unknown")
+                 .order_by(table.c.cycle_id))
+        with engine.connect() as connection:
+            found.update({program_id: claim for program_id, claim in connection.execute(query)})
+    return found
+
+
 def cycle_events(engine: Engine, cycle_id: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
     """Events of one cycle, or the newest events of all cycles."""
     query = select(ChangeEvent.__table__)

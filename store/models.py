@@ -122,6 +122,10 @@ class ProgramMatch(SQLModel, table=True):
     status: str = Field(default="unknown", max_length=20)
     credits: float | None = None
     differences: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The program page's own ACE claim judged against this match (monitor.claims.ClaimVerdict),
+    # and the credits the page claims; None in cycles stored before migration 0006.
+    claim: str | None = Field(default=None, max_length=16)
+    claim_credits: float | None = None
 
 
 class ChangeEvent(SQLModel, table=True):

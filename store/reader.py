@@ -204,9 +204,10 @@ class StoreReader:
         return _parse_time(rows[0][0]) if rows and rows[0][0] else None
 
     def program(self, run_id: int, slug: str) -> dict[str, Any] | None:
-        rows = self.query("SELECT program_id, slug, title, partner, url, variant FROM coursera_program "
-                          "WHERE run_id = ? AND slug = ?", (run_id, slug))
-        keys = ("program_id", "slug", "title", "partner", "url", "variant")
+        keys = ("program_id", "slug", "title", "partner", "url", "variant", "ace_claim", "ace_credits", "claim_text",
+                "parse_status")
+        rows = self.query(f"SELECT {', '.join(keys)} FROM coursera_program WHERE run_id = ? AND slug = ?",
+                          (run_id, slug))
         return dict(zip(keys, rows[0])) if rows else None
 
     def close(self) -> None:

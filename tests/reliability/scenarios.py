@@ -66,6 +66,9 @@ EXPECTED_EVENTS = frozenset({
     ("credits_changed", CHANGE["credits_changed"]["cid"]),
     ("renamed", CHANGE["renamed"]["coursera_path"]),
     ("name_mismatch", CHANGE["renamed"]["coursera_path"]),
+    # Four page claims stand differently against the guide (tests/test_claims_e2e.py).
+    *[("claim_changed", CHANGE[change]["coursera_path"])
+      for change in ("gained_ace", "lost_ace", "renamed", "recommendation_ended")],
 })
 HEALTH_EVENTS = {"source_unhealthy", "source_recovered"}
 STATUS_EVENTS = {"gained_ace", "lost_ace", "credits_changed"}

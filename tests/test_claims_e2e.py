@@ -1,0 +1,129 @@
+"""End to end: Coursera's own ACE claims judged against the guide, from real crawls of the fixture site.
+
+Day 1 carries every claim verdict (fixtures/README.md, "Claim verdicts");
+day 2's five changes move four programs to another verdict, each announced by
+exactly one `claim_changed` event, and nothing else changes verdict.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from store.cycles import cycle_matches
+from tests.support import EXPECTED_CHANGES, acewatch, crawl_two_days, events_by_type
+
+CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
+PATH = "/professional-certificates/"
+
+#: slug -> claim verdict on day 1, one program (at least) for each verdict.
+DAY1 = {
+    "google-it-support": "supported",
+    "devops-and-software-engineering": "credits_differ",
+    "meta-android-developer": "name_differs",
+    "google-cybersecurity": "expired",
+    "meta-ios-developer": "not_yet_active",
+    "genetics-evolution-duke": "no_exhibit",
+    "sas-programmer": "unclaimed",
+    "microsoft-power-bi-data-analyst": "none",
+}
+#: slug -> (day-1 verdict, day-2 verdict) for every program whose verdict day 2 changes.
+DAY2_CHANGES = {
+    CHANGE["gained_ace"]["coursera_slug"]: ("none", "supported"),
+    CHANGE["lost_ace"]["coursera_slug"]: ("supported", "none"),
+    CHANGE["renamed"]["coursera_slug"]: ("supported", "name_differs"),
+    CHANGE["recommendation_ended"]["coursera_slug"]: ("supported", "expired"),
+}
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def two_days(request, tmp_path_factory):
+    return crawl_two_days(request, tmp_path_factory.mktemp(f"claims-{request.param}"))
+
+
+def _claims(two_days, day: str) -> dict[str, dict]:
+    """slug -> stored match row of that day's cycle (program ids are page paths)."""
+    rows = cycle_matches(two_days["engine"], two_days[day].cycle_id)
+    return {row["program_id"].rsplit("/", 1)[-1]: row for row in rows}
+
+
+def test_day_one_carries_every_claim_verdict(two_days):
+    claims = _claims(two_days, "day1")
+    assert {slug: claims[slug]["claim"] for slug in DAY1} == DAY1
+    assert claims["devops-and-software-engineering"]["claim_credits"] == 12
+    assert claims["devops-and-software-engineering"]["credits"] == 9
+    assert claims["meta-android-developer"]["differences"] == ["Developer -> Development"]
+    verdicts = {row["claim"] for row in claims.values()}
+    assert verdicts >= set(DAY1.values()) and "unknown" not in verdicts
+
+
+def test_day_two_changes_verdicts_with_one_event_each(two_days):
+    day1, day2 = _claims(two_days, "day1"), _claims(two_days, "day2")
+    changed = {slug: (day1[slug]["claim"], day2[slug]["claim"])
+               for slug in day1.keys() & day2.keys() if day1[slug]["claim"] != day2[slug]["claim"]}
+    assert changed == DAY2_CHANGES
+    events = events_by_type(two_days["day2"].events)["claim_changed"]
+    assert sorted((e["details"]["slug"], (e["old"], e["new"])) for e in events) == sorted(DAY2_CHANGES.items())
+    assert "claim_changed" not in {e["type"] for e in two_days["day1"].events}
+
+
+def test_claim_changed_carries_the_words_and_the_credits(two_days):
+    events = {e["details"]["slug"]: e for e in events_by_type(two_days["day2"].events)["claim_changed"]}
+    renamed = events[CHANGE["renamed"]["coursera_slug"]]
+    assert renamed["details"]["differences"] == ["Development -> Developer"]
+    assert renamed["details"]["ace_id"] == CHANGE["renamed"]["ace_id"]
+    assert renamed["details"]["page_credits"] == CHANGE["renamed"]["day2"]["coursera_claim_credits"]
+    assert renamed["evidence_url"].endswith(CHANGE["renamed"]["coursera_path"])
+    gained = events[CHANGE["gained_ace"]["coursera_slug"]]
+    assert gained["details"]["credits"] == gained["details"]["page_credits"] == 9
+    assert "expired" in events[CHANGE["recommendation_ended"]["coursera_slug"]]["details"]["reason"]
+
+
+def test_changes_json_digest_and_feed_list_claim_changes(two_days):
+    result = acewatch("changes", "--json", db=two_days["db"], home=two_days["home"], check=True)
+    types = [e["type"] for e in json.loads(result.stdout)["events"]]
+    assert types.count("claim_changed") == len(DAY2_CHANGES)
+    text = acewatch("changes", db=two_days["db"], home=two_days["home"], check=True).stdout
+    assert "ACE claim now stands differently" in text and "supported -> name_differs" in text
+
+
+def test_check_slug_says_the_page_claims_credit_under_a_name_ace_does_not_list(two_days):
+    slug = CHANGE["renamed"]["coursera_slug"]
+    result = acewatch("check", slug, db=two_days["db"], home=two_days["home"])
+    assert result.returncode == 1, result.stderr
+    first = "\n".join(result.stdout.splitlines()[:3])
+    assert "claims" in first and "12" in first and "ACE lists no program named exactly" in first, result.stdout
+    assert "Development -> Developer" in first
+    answer = json.loads(acewatch("check", slug, "--json", db=two_days["db"], home=two_days["home"]).stdout)
+    claim = answer["coursera_claim"]
+    assert (claim["verdict"], claim["credits"]) == ("name_differs", 12)
+    assert "12 college credits" in claim["claim_text"] and claim["page_url"].endswith(CHANGE["renamed"]["coursera_path"])
+    assert claim["differences"] == ["Development -> Developer"]
+
+
+def test_check_by_name_has_no_coursera_claim(two_days):
+    title = CHANGE["credits_changed"]["ace_title"]
+    answer = json.loads(acewatch("check", title, "--json", db=two_days["db"], home=two_days["home"]).stdout)
+    assert answer["coursera_claim"] is None
+
+
+def test_export_has_claim_columns(two_days):
+    result = acewatch("export", "--format", "csv", db=two_days["db"], home=two_days["home"], check=True)
+    rows = {row["slug"]: row for row in csv.DictReader(io.StringIO(result.stdout))}
+    devops = rows["devops-and-software-engineering"]
+    assert (devops["claim"], devops["claim_credits"]) == ("credits_differ", "12")
+    assert "12 college credits" in devops["claim_text"]
+    assert rows["sas-programmer"]["claim"] == "unclaimed" and rows["sas-programmer"]["claim_text"] == ""
+
+
+def test_history_shows_the_verdict_change(two_days):
+    title = CHANGE["recommendation_ended"]["day1"]["coursera_page_title"]
+    data = json.loads(acewatch("history", title, "--json", db=two_days["db"], home=two_days["home"],
+                               check=True).stdout)
+    claims = [state["claim"] for entry in data["timeline"] for state in entry["coursera"]]
+    assert claims == ["supported", "expired"]
+    text = acewatch("history", title, db=two_days["db"], home=two_days["home"], check=True).stdout
+    assert "claim supported" in text and "claim expired" in text and "event claim_changed" in text
