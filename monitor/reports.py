@@ -34,7 +34,7 @@ from store.runs import load_snapshot, recent_runs
 
 SOURCES = ("ace", "coursera")
 EXPORT_FIELDS = ("slug", "title", "partner", "url", "verdict", "differences", "status", "credits",
-                 "ace_id", "ace_title", "exhibit_url", "as_of")
+                 "ace_id", "ace_title", "exhibit_url", "as_of", "claim", "claim_credits", "claim_text")
 # A stored next run this far in the past means no daemon is advancing it.
 OVERDUE_AFTER = timedelta(minutes=5)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -388,6 +388,7 @@ def _program_state(programs, matches, exhibits, cycle, program_id, seen) -> dict
     return {"program_id": program_id, "slug": row["slug"], "title": row["title"], "url": row["url"],
             "status": match.get("status", "unknown"), "verdict": match.get("verdict"),
             "credits": match.get("credits"), "differences": match.get("differences") or [],
+            "claim": match.get("claim"), "claim_credits": match.get("claim_credits"),
             "ace_id": exhibit and exhibit["ace_id"], "ace_title": exhibit and exhibit["title"]}
 
 
@@ -432,7 +433,14 @@ def export_row(program: dict, match: dict | None, exhibits: dict[str, dict], as_
             "url": program["url"], "verdict": verdict, "differences": list(match.get("differences") or []),
             "status": status, "credits": match.get("credits") if status == "recommended" else None,
             "ace_id": exhibit and exhibit["ace_id"], "ace_title": exhibit and exhibit["title"],
-            "exhibit_url": exhibit and exhibit["url"], "as_of": as_of}
+            "exhibit_url": exhibit and exhibit["url"], "as_of": as_of, **claim_columns(program, match)}
+
+
+def claim_columns(program: dict, match: dict) -> dict[str, Any]:
+    """The page's own ACE claim and its verdict (monitor.claims); credits as the page states them."""
+    credits = match.get("claim_credits")
+    return {"claim": match.get("claim"), "claim_credits": int(credits) if credits is not None else None,
+            "claim_text": program.get("claim_text")}
 
 
 def export_csv(rows: Iterable[dict[str, Any]]) -> str:

@@ -248,8 +248,9 @@ def _program_text(program: dict[str, Any]) -> str:
         match += " (words: " + "; ".join(for_rich(d) for d in program["differences"]) + ")"
     recommended = program["status"] == "recommended" and program["credits"] is not None
     credits = f", {program['credits']:g} credits" if recommended else ""
+    claim = f"; claim {program['claim']}" if program.get("claim") else ""
     return (f"{for_rich(program['slug'])} \"{for_rich(program['title'])}\": {match}, "
-            f"{program['status'].replace('_', ' ')}{credits}")
+            f"{program['status'].replace('_', ' ')}{credits}{claim}")
 
 
 # --------------------------------------------------------------------------
@@ -265,7 +266,7 @@ def export(ctx: typer.Context,
 
     From the newest finished monitor cycle; columns: slug, title, partner,
     url, verdict, differences, status, credits, ace_id, ace_title,
-    exhibit_url, as_of. Exit status 5 when no cycle has a catalog yet.
+    exhibit_url, as_of, claim, claim_credits, claim_text. Exit status 5 when no cycle has a catalog yet.
     """
     from monitor.reports import ReportError, export_data, render_export, write_atomic
 
