@@ -350,6 +350,32 @@ def serve(ctx: typer.Context,
     serve_web(config, host, port, engine=open_store(config))
 
 
+@app.command()
+def audit(ctx: typer.Context,
+          as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON (schema in the README)."),
+          as_csv: bool = typer.Option(False, "--csv", help="Print one CSV row a finding.")) -> None:
+    """Coursera pages whose ACE claim the ACE guide does not back, grouped by claim verdict, with evidence.
+
+    Exit status: 0 when every claim is backed (nothing to report), 3 when
+    something is reported, 5 when no monitor cycle has judged claims yet,
+    6 on a store or config error.
+    """
+    from monitor.audit import audit as run_audit, render_csv, render_text
+    from monitor.reports import ReportError, sanitize
+
+    if as_json and as_csv:
+        fail("--json and --csv exclude each other", 2)
+    try:
+        report = run_audit(open_store(ctx.obj))
+    except ReportError as exc:
+        fail(str(exc), 5)
+    if as_json:
+        print_json(sanitize(report.to_dict()))
+    else:
+        typer.echo(render_csv(report) if as_csv else render_text(report), nl=not as_csv)
+    raise typer.Exit(report.exit_code)
+
+
 def main() -> None:
     code = fast_check(sys.argv[1:])
     if code is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine, delete, func, insert, select, update
 
 from store.models import ChangeEvent, Cycle, Delivery, ProgramMatch
 from store.runs import utcnow
@@ -70,6 +70,23 @@ def cycle_claims(engine: Engine, cycle_id: int) -> dict[str, str | None]:
     query = select(ProgramMatch.program_id, ProgramMatch.claim).where(ProgramMatch.cycle_id == cycle_id)
     with engine.connect() as connection:
         return {program_id: claim for program_id, claim in connection.execute(query)}
+
+
+def claim_matches(engine: Engine, cycle_id: int, claims: Sequence[str]) -> list[dict[str, Any]]:
+    """A cycle's matches whose claim verdict is one of `claims`, by program id: what `audit` reports."""
+    query = (select(ProgramMatch.__table__)
+             .where(ProgramMatch.cycle_id == cycle_id, ProgramMatch.claim.in_(list(claims)))
+             .order_by(ProgramMatch.program_id))
+    with engine.connect() as connection:
+        return [dict(row) for row in connection.execute(query).mappings()]
+
+
+def claim_counts(engine: Engine, cycle_id: int) -> dict[str | None, int]:
+    """How many programs of a cycle have each claim verdict."""
+    query = (select(ProgramMatch.claim, func.count()).where(ProgramMatch.cycle_id == cycle_id)
+             .group_by(ProgramMatch.claim))
+    with engine.connect() as connection:
+        return {claim: count for claim, count in connection.execute(query)}
 
 
 def last_known_claims(engine: Engine, program_ids: Sequence[str], before_id: int) -> dict[str, str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.alerts import SHORT
 from monitor.claims import (
     ClaimFacts,
     ClaimVerdict,
@@ -11,6 +12,8 @@ from monitor.claims import (
     credits_agree,
     explain,
 )
+from monitor.diff import EVENT_TYPES, claim_changed
+from monitor.digest import HEADINGS
 
 V = ClaimVerdict
 
@@ -65,3 +68,14 @@ def test_explanations_say_both_credits_and_the_words():
     assert "Developer -> Development" in explain(V.NAME_DIFFERS, 12, None, ["Developer -> Development"])
     assert all(explain(verdict, 1, 1.0) for verdict in ClaimVerdict)
     assert str(V.NOT_YET_ACTIVE) == "not_yet_active"
+
+
+def test_claim_changed_needs_two_judged_verdicts():
+    assert claim_changed("supported", "name_differs")
+    assert not claim_changed("supported", "supported")
+    assert not claim_changed(None, "supported")         # a cycle stored before claim verdicts existed
+    assert not claim_changed("unknown", "supported") and not claim_changed("supported", "unknown")
+
+
+def test_every_event_type_has_a_heading_and_a_short_label():
+    assert set(EVENT_TYPES) == set(HEADINGS) == set(SHORT)

@@ -13,8 +13,17 @@ import json
 
 import pytest
 
+from monitor.alerts import digest_title
+from monitor.digest import render_text
+from monitor.feed import write_feed
 from store.cycles import cycle_matches
-from tests.support import EXPECTED_CHANGES, acewatch, crawl_two_days, events_by_type
+from tests.support import (
+    EXPECTED_CHANGES,
+    ROOT,
+    acewatch,
+    crawl_two_days,
+    events_by_type,
+)
 
 CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 PATH = "/professional-certificates/"
@@ -82,12 +91,18 @@ def test_claim_changed_carries_the_words_and_the_credits(two_days):
     assert "expired" in events[CHANGE["recommendation_ended"]["coursera_slug"]]["details"]["reason"]
 
 
-def test_changes_json_digest_and_feed_list_claim_changes(two_days):
+def test_changes_json_digest_and_feed_list_claim_changes(two_days, tmp_path):
     result = acewatch("changes", "--json", db=two_days["db"], home=two_days["home"], check=True)
     types = [e["type"] for e in json.loads(result.stdout)["events"]]
     assert types.count("claim_changed") == len(DAY2_CHANGES)
     text = acewatch("changes", db=two_days["db"], home=two_days["home"], check=True).stdout
     assert "ACE claim now stands differently" in text and "supported -> name_differs" in text
+    events = two_days["day2"].events
+    assert f"{len(DAY2_CHANGES)} claim changed" in digest_title(events)
+    assert "supported -> expired" in render_text(events)
+    feed = tmp_path / "feed.xml"
+    write_feed(two_days["engine"], feed)
+    assert feed.read_text(encoding="utf-8").count('term="claim_changed"') == len(DAY2_CHANGES)
 
 
 def test_check_slug_says_the_page_claims_credit_under_a_name_ace_does_not_list(two_days):
@@ -99,6 +114,8 @@ def test_check_slug_says_the_page_claims_credit_under_a_name_ace_does_not_list(t
     assert "Development -> Developer" in first
     answer = json.loads(acewatch("check", slug, "--json", db=two_days["db"], home=two_days["home"]).stdout)
     claim = answer["coursera_claim"]
+    assert set(claim) == {"verdict", "claimed", "claim_text", "credits", "ace_credits", "page_url", "differences",
+                          "message"}  # as the README's check --json schema lists them
     assert (claim["verdict"], claim["credits"]) == ("name_differs", 12)
     assert "12 college credits" in claim["claim_text"] and claim["page_url"].endswith(CHANGE["renamed"]["coursera_path"])
     assert claim["differences"] == ["Development -> Developer"]
@@ -127,3 +144,56 @@ def test_history_shows_the_verdict_change(two_days):
     assert claims == ["supported", "expired"]
     text = acewatch("history", title, db=two_days["db"], home=two_days["home"], check=True).stdout
     assert "claim supported" in text and "claim expired" in text and "event claim_changed" in text
+
+
+def _readme_json(heading: str) -> dict:
+    """The first ```json block under a README heading, parsed: the documented schema must be valid JSON."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index(heading):]
+    start = section.index("```json\n") + len("```json\n")
+    return json.loads(section[start:section.index("```", start)])
+
+
+def _shape(value):
+    """Keys all the way down (lists by their first item): what a schema promises, not its example values."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__ if isinstance(value, (bool, list, dict)) else "scalar"
+
+
+def test_audit_json_is_what_the_readme_documents(two_days):
+    result = acewatch("audit", "--json", db=two_days["db"], home=two_days["home"])
+    assert result.returncode == 3, result.stderr
+    real = json.loads(result.stdout)
+    documented = _readme_json("### `audit --json` schema")
+    assert set(real) == set(documented)
+    (documented_finding,) = documented["verdicts"]["name_differs"]
+    for verdict, findings in real["verdicts"].items():
+        for finding in findings:
+            assert set(finding) == set(documented_finding), verdict
+            assert finding["verdict"] == verdict
+            if finding["exhibit"] is not None:
+                assert _shape(finding["exhibit"]) == _shape(documented_finding["exhibit"])
+    assert real["count"] == sum(len(items) for items in real["verdicts"].values())
+    assert list(real["verdicts"]) == ["name_differs", "credits_differ", "expired", "not_yet_active", "no_exhibit",
+                                      "unclaimed"]
+
+
+def test_audit_groups_every_finding_with_its_evidence(two_days):
+    real = json.loads(acewatch("audit", "--json", db=two_days["db"], home=two_days["home"]).stdout)
+    by_slug = {f["slug"]: f for items in real["verdicts"].values() for f in items}
+    assert by_slug["genetics-evolution-duke"]["verdict"] == "no_exhibit"
+    assert by_slug["genetics-evolution-duke"]["exhibit"] is None
+    assert "3 college credits" in by_slug["genetics-evolution-duke"]["claim_text"]
+    ios = by_slug["meta-ios-developer"]
+    assert (ios["verdict"], ios["exhibit"]["status"], ios["exhibit"]["period"]["start"]) == (
+        "not_yet_active", "not_yet_active", "2035-01-01")
+    assert by_slug["meta-front-end-developer"]["differences"] == ["Development -> Developer"]
+    assert not {"supported", "none", "unknown"} & {f["verdict"] for f in by_slug.values()}
+    as_csv = acewatch("audit", "--csv", db=two_days["db"], home=two_days["home"]).stdout
+    rows = list(csv.DictReader(io.StringIO(as_csv)))
+    assert sorted(row["slug"] for row in rows) == sorted(by_slug)
+    text = acewatch("audit", db=two_days["db"], home=two_days["home"]).stdout
+    assert "no_exhibit (1)" in text and by_slug["sas-programmer"]["page_url"] in text
