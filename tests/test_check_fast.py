@@ -36,7 +36,7 @@ CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 HEAVY = ("scrapy", "twisted", "sqlalchemy", "sqlmodel", "alembic", "numpy", "pydantic")
 TODAY = date(2026, 12, 1)
 ANSWER_FIELDS = {"query", "input", "name", "organization", "verdict", "recommended", "match", "candidates",
-                 "as_of", "catalog_as_of", "warnings", "exit_code"}
+                 "as_of", "catalog_as_of", "warnings", "exit_code", "coursera_claim"}
 CANDIDATE_FIELDS = {"title", "ace_id", "cid", "organization", "url", "query", "ace_name", "verdict", "score",
                     "differences", "normalisations", "other_organization", "word_edits", "query_org", "ace_org",
                     "status", "credits", "period", "periods", "version", "versions"}
@@ -251,6 +251,8 @@ def test_json_schema_for_names_urls_and_slugs(crawled):
         assert (answer["input"], answer["query"], answer["verdict"]) == (kind, query, "exact")
         assert answer["name"] == expected["ace_title"] and answer["recommended"] is True
         assert answer["organization"] == (None if kind == "name" else "Google")
+        claim = answer["coursera_claim"]  # the page's own claim, only for a catalog program (README)
+        assert claim is None if kind == "name" else (claim["verdict"], claim["credits"]) == ("supported", 9)
         assert answer["match"]["ace_id"] == expected["ace_id"] and answer["match"]["first_seen"]
         assert set(answer["match"]) == CANDIDATE_FIELDS | {"first_seen"}
         assert answer["candidates"][0] == answer["match"]
