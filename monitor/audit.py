@@ -16,12 +16,11 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from monitor.claims import FINDINGS, ClaimVerdict, explain
-from monitor.diff import ABOUT_AN_EXHIBIT
+from monitor.claims import ABOUT_AN_EXHIBIT, FINDINGS, ClaimVerdict, explain
 from monitor.reports import ReportError, csv_cell, iso
 from monitor.status import exhibit_status
 from monitor.text import for_terminal
-from store.cycles import claim_counts, claim_matches, latest_cycle
+from store.cycles import claim_counts, claim_matches, latest_cycle, latest_judged_cycle
 from store.runs import get_run, load_snapshot
 
 EXIT_CLEAN = 0
@@ -86,14 +85,18 @@ class AuditReport:
 
 
 def audit(engine: Engine) -> AuditReport:
-    """The newest finished cycle's findings; ReportError when no cycle has judged claims yet."""
-    cycle = latest_cycle(engine)
-    if cycle is None or cycle.ace_run_id is None or cycle.coursera_run_id is None:
-        raise ReportError("no monitor cycle with healthy ACE and Coursera crawls in this store yet: "
-                          "run `acewatch run` first")
+    """The findings of the newest cycle that judged claims; ReportError when none has yet.
+
+    A cycle whose crawl of either source failed judges no claim (monitor.claims.HeldBack):
+    the audit then stays on the last judged cycle, whose dates it gives, rather than
+    reporting "nothing to report" on no evidence.
+    """
+    judged = latest_judged_cycle(engine)
+    cycle = latest_cycle(engine, before_id=judged + 1) if judged is not None else None
+    if cycle is None:
+        raise ReportError("no monitor cycle has judged the Coursera pages' ACE claims yet (healthy ACE and "
+                          "Coursera crawls of the same cycle): run `acewatch run` first")
     counts = claim_counts(engine, cycle.id)
-    if counts and set(counts) == {None}:
-        raise ReportError(f"cycle {cycle.id} was stored before claim verdicts existed: run `acewatch run` again")
     ace_run, coursera_run = get_run(engine, cycle.ace_run_id), get_run(engine, cycle.coursera_run_id)
     matches = claim_matches(engine, cycle.id, [verdict.value for verdict in FINDINGS])
     programs = {p["program_id"]: p for p in load_snapshot(engine, "coursera", coursera_run.id,

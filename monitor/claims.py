@@ -11,7 +11,7 @@ the nightly cycle, `check` and the tests all judge the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 RECOMMENDED_NAMES = ("exact", "equivalent")
@@ -39,6 +39,45 @@ class ClaimVerdict(str, Enum):
 #: Verdicts `audit` reports: a page and the guide disagree (unknown is no evidence either way).
 FINDINGS = (ClaimVerdict.NAME_DIFFERS, ClaimVerdict.CREDITS_DIFFER, ClaimVerdict.EXPIRED,
             ClaimVerdict.NOT_YET_ACTIVE, ClaimVerdict.NO_EXHIBIT, ClaimVerdict.UNCLAIMED)
+
+
+#: Verdicts about the matched exhibit (the others say no exhibit backs the page): evidence shows it.
+ABOUT_AN_EXHIBIT = frozenset(ClaimVerdict) - {ClaimVerdict.NONE, ClaimVerdict.NO_EXHIBIT, ClaimVerdict.UNKNOWN}
+#: Verdicts that rest on an ACE name being absent: an exhibit that could not be read may be that name.
+FROM_ABSENCE = frozenset({ClaimVerdict.NAME_DIFFERS, ClaimVerdict.NO_EXHIBIT, ClaimVerdict.NONE})
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    """What a cycle could not see: the claim verdicts resting on it are `unknown` (no event), not wrong.
+
+    A claim compares two sources, so a verdict from a page and a guide of
+    different days (`stale`: a source's newest crawl was unhealthy and the
+    cycle reuses its older snapshot) is no judgement. An exhibit the ACE crawl
+    could not read has no title, so it drops out of matching: the programs it
+    matched last cycle (`previous`, program id -> cid), and the verdicts that
+    rest on an absent name within its organization (`orgs`, canonical keys;
+    None for an unknown one, which holds back every such verdict), wait for
+    it to be read again. A single odd exhibit holds back only what it touches.
+    """
+
+    stale: bool = False
+    cids: frozenset[str] = frozenset()
+    orgs: frozenset[str | None] = frozenset()
+    previous: dict[str, str | None] = field(default_factory=dict)
+
+    def holds(self, program_id: str, verdict: ClaimVerdict, org: str | None) -> bool:
+        if self.stale:
+            return True
+        if not self.cids:
+            return False
+        if self.previous.get(program_id) in self.cids:
+            return True
+        return verdict in FROM_ABSENCE and (None in self.orgs or org in self.orgs)
+
+    def apply(self, program_id: str, verdict: ClaimVerdict, org: str | None) -> ClaimVerdict:
+        """The verdict, or `unknown` when it rests on what this cycle could not see."""
+        return ClaimVerdict.UNKNOWN if self.holds(program_id, verdict, org) else verdict
 
 
 @dataclass(frozen=True)

@@ -15,17 +15,17 @@ from sqlalchemy import Engine
 from monitor.alerts import deliver_pending, digest_rows
 from monitor.config import Config
 from monitor.crawl import SOURCES, crawl_sources
-from monitor.claims import ClaimFacts, claim_verdict
+from monitor.claims import ClaimFacts, HeldBack, claim_verdict
 from monitor.diff import (EXPIRY_COLUMNS, RECOMMENDED, ace_events, claim_changed, claim_events, coursera_events, event,
                           expiring_events, match_events, unreadable_events)
 from monitor.feed import write_feed
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
-from monitor.names import name_key_rows
+from monitor.names import canonical_org, name_key_rows, vendor_of
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
 from monitor.versions import ExhibitVersion, program_state
-from store.cycles import (announced, begin_cycle, cycle_claims, cycle_matches, finish_cycle, last_known_claims,
-                          latest_cycle, latest_event)
+from store.cycles import (announced, begin_cycle, cycle_claims, cycle_match_cids, cycle_matches, finish_cycle,
+                          last_known_claims, latest_cycle, latest_event)
 from store.names_index import write_name_index
 from store.runs import (exhibit_versions, get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs,
                         set_health, unreadable_records)
@@ -59,14 +59,17 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     cycle_id = begin_cycle(engine, ace_run and ace_run.id, coursera_run and coursera_run.id,
                            previous and previous.id)
     # Only the columns matching reads: a whole 100k snapshot as dicts is ~400 MB (see store.runs.iter_snapshot).
-    exhibits = load_snapshot(engine, "ace", ace_run.id, columns=("cid", "title", "organization")) if ace_run else []
+    exhibits = (load_snapshot(engine, "ace", ace_run.id, columns=("cid", "title", "organization", "parse_status"))
+                if ace_run else [])
     if ace_run:  # the names `check` searches, prepared once per run (a no-op when already written)
         write_name_index(engine, ace_run.id, name_key_rows(exhibits))
     programs = (load_snapshot(engine, "coursera", coursera_run.id, columns=("program_id", "title", "partner",
                                                                              "parse_status", "ace_claim",
                                                                              "ace_credits"))
                 if coursera_run else [])
-    matches = compute_matches(engine, programs, exhibits, ace_run) if ace_run and coursera_run else []
+    matches = (compute_matches(engine, programs, exhibits, ace_run,
+                               claims_held_back(engine, previous, run_ids, (ace_run, coursera_run), exhibits))
+               if ace_run and coursera_run else [])
     del exhibits, programs
     if previous is not None:
         events += _diff_events(engine, previous, ace_run, coursera_run, matches)
@@ -126,8 +129,11 @@ def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[
     return []
 
 
-def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], ace_run) -> list[dict[str, Any]]:
-    """Each Coursera program's best ACE exhibit, and whether that makes it recommended today."""
+def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], ace_run,
+                    held: HeldBack | None = None) -> list[dict[str, Any]]:
+    """Each Coursera program's best ACE exhibit, whether that makes it recommended today, and how the
+    page's own ACE claim stands against it (`held`: what the claims cannot be judged on this cycle)."""
+    held = held or HeldBack()
     results = match_catalog(
         [Candidate(key=p["program_id"], name=p["title"], org=p["partner"]) for p in programs],
         [Candidate(key=e["cid"], name=e["title"], org=e["organization"]) for e in exhibits if e["title"]])
@@ -141,9 +147,28 @@ def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], 
                         "score": float(result.score), "differences": [str(d) for d in differences],
                         "status": _program_status(program, result.verdict, period),
                         "credits": period.credits if period and period.status == ACTIVE else None,
-                        "claim": program_claim(program, result.verdict, period).value,
+                        "claim": held.apply(program["program_id"], program_claim(program, result.verdict, period),
+                                            program_org(program)).value,
                         "claim_credits": program["ace_credits"]})
     return matches
+
+
+def claims_held_back(engine: Engine, previous, run_ids: dict[str, int], runs, exhibits: list[dict]) -> HeldBack:
+    """What this cycle's claim verdicts cannot rest on (monitor.claims.HeldBack)."""
+    ace_run, coursera_run = runs
+    if (run_ids.get("ace"), run_ids.get("coursera")) != (ace_run.id, coursera_run.id):
+        return HeldBack(stale=True)
+    unreadable = [e for e in exhibits if e.get("parse_status", "ok") != "ok"]
+    if not unreadable:
+        return HeldBack()
+    return HeldBack(cids=frozenset(e["cid"] for e in unreadable),
+                    orgs=frozenset(canonical_org(e["organization"] or None) for e in unreadable),
+                    previous=cycle_match_cids(engine, previous.id) if previous else {})
+
+
+def program_org(program: dict) -> str | None:
+    """The program's organization key, as matching blocks by it: its partner, else the vendor its title leads with."""
+    return canonical_org(program["partner"] or None) or vendor_of(program["title"] or "")
 
 
 def program_claim(program: dict, verdict: str, period):

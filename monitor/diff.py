@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from monitor.claims import ClaimVerdict, explain
+from monitor.claims import ABOUT_AN_EXHIBIT, ClaimVerdict, explain
 from monitor.names import word_differences
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from monitor.versions import (
@@ -216,10 +216,6 @@ def match_events(old_matches: dict[str, dict], new_matches: dict[str, dict], pro
                             ace_title=exhibit["title"], ace_id=exhibit.get("ace_id"), cid=exhibit["cid"],
                             differences=after["differences"], slug=program["slug"]))
     return events
-
-
-#: Claim verdicts that are about the matched exhibit (the others say no exhibit backs the page).
-ABOUT_AN_EXHIBIT = frozenset(ClaimVerdict) - {ClaimVerdict.NONE, ClaimVerdict.NO_EXHIBIT, ClaimVerdict.UNKNOWN}
 
 
 def claim_changed(before: str | None, after: str | None) -> bool:

@@ -72,6 +72,21 @@ def cycle_claims(engine: Engine, cycle_id: int) -> dict[str, str | None]:
         return {program_id: claim for program_id, claim in connection.execute(query)}
 
 
+def cycle_match_cids(engine: Engine, cycle_id: int) -> dict[str, str | None]:
+    """A cycle's matched exhibit (cid) of every program."""
+    query = select(ProgramMatch.program_id, ProgramMatch.cid).where(ProgramMatch.cycle_id == cycle_id)
+    with engine.connect() as connection:
+        return {program_id: cid for program_id, cid in connection.execute(query)}
+
+
+def latest_judged_cycle(engine: Engine) -> int | None:
+    """The newest cycle with a judged claim verdict (one whose sources were fresh and readable): what `audit` reads."""
+    query = select(func.max(ProgramMatch.cycle_id)).where(ProgramMatch.claim.is_not(None),
+                                                         ProgramMatch.claim != "unknown")
+    with engine.connect() as connection:
+        return connection.execute(query).scalar()
+
+
 def claim_matches(engine: Engine, cycle_id: int, claims: Sequence[str]) -> list[dict[str, Any]]:
     """A cycle's matches whose claim verdict is one of `claims`, by program id: what `audit` reports."""
     query = (select(ProgramMatch.__table__)

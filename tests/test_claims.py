@@ -8,6 +8,7 @@ from monitor.alerts import SHORT
 from monitor.claims import (
     ClaimFacts,
     ClaimVerdict,
+    HeldBack,
     claim_verdict,
     credits_agree,
     explain,
@@ -79,3 +80,16 @@ def test_claim_changed_needs_two_judged_verdicts():
 
 def test_every_event_type_has_a_heading_and_a_short_label():
     assert set(EVENT_TYPES) == set(HEADINGS) == set(SHORT)
+
+
+def test_held_back_verdicts_wait_for_what_the_cycle_could_not_see():
+    assert HeldBack().apply("/p", V.NAME_DIFFERS, "google") is V.NAME_DIFFERS
+    assert HeldBack(stale=True).apply("/p", V.SUPPORTED, "google") is V.UNKNOWN      # page and guide of other days
+    held = HeldBack(cids=frozenset({"c1"}), orgs=frozenset({"google"}), previous={"/p": "c1", "/q": "c2"})
+    assert held.apply("/p", V.SUPPORTED, "ibm") is V.UNKNOWN           # its exhibit of last cycle is unreadable
+    assert held.apply("/q", V.NAME_DIFFERS, "google") is V.UNKNOWN     # an absent name, in that organization
+    assert held.apply("/q", V.NONE, "google") is V.UNKNOWN
+    assert held.apply("/q", V.SUPPORTED, "google") is V.SUPPORTED      # present names stand
+    assert held.apply("/q", V.NO_EXHIBIT, "ibm") is V.NO_EXHIBIT       # another organization is untouched
+    anywhere = HeldBack(cids=frozenset({"c1"}), orgs=frozenset({None}))
+    assert anywhere.apply("/q", V.NO_EXHIBIT, "ibm") is V.UNKNOWN      # an unreadable exhibit of unknown org

@@ -21,8 +21,20 @@ PATH = "/professional-certificates/google-data-analytics"
 FILLER = 29  # one unreadable page of 30 stays under the health gate's 5%
 
 
+CID = "b3f4fbf0-9bc4-ea11-a812-000d3a33232a"
+
+
+def exhibits(readable: bool = True) -> list[dict]:
+    """GOOG-0002 (unreadable: no title, as the spider stores it) and other organizations' exhibits."""
+    others = [{**exhibit(), "cid": f"sophia-{n}", "ace_id": f"SOPH-{n:04}", "organization": "Sophia Learning",
+               "title": f"Sophia Statistics {n}"} for n in range(FILLER)]
+    goog = exhibit() if readable else {"cid": CID, "organization": "Google", "url": exhibit()["url"],
+                                       "parse_status": "unknown", "problem": "unreadable page"}
+    return [goog, *others]
+
+
 def exhibit() -> dict:
-    cid = "b3f4fbf0-9bc4-ea11-a812-000d3a33232a"
+    cid = CID
     return {"cid": cid, "ace_id": "GOOG-0002", "organization": "Google", "title": "Google Data Analytics",
             "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?cid={cid}",
             "periods": [{"start": "2024-10-01", "end": "2034-09-30",
@@ -45,13 +57,19 @@ def catalog(claim: str, credits: int | None) -> list[dict]:
     return [program(PATH, "Google Data Analytics", "Google", claim, credits), *filler]
 
 
-def cycle(engine, config, claim: str, credits: int | None):
+def cycle(engine, config, claim: str, credits: int | None, ace: list[dict] | None = None):
     """Store one ACE and one Coursera snapshot as finished runs, then run the real cycle on them."""
-    ace, coursera = begin_run(engine, "ace"), begin_run(engine, "coursera")
-    save_snapshot(engine, ace, [exhibit()], {"pages": 1})
+    ace_run, coursera = begin_run(engine, "ace"), begin_run(engine, "coursera")
+    ace = exhibits() if ace is None else ace
+    save_snapshot(engine, ace_run, ace, {"pages": len(ace) or 1,
+                                         "unknown": sum(e.get("parse_status") == "unknown" for e in ace)})
     records = catalog(claim, credits)
     save_snapshot(engine, coursera, records, {"pages": len(records), "unknown": int(claim == "unknown")})
-    return conclude_cycle(config, engine, {"ace": ace, "coursera": coursera})
+    return conclude_cycle(config, engine, {"ace": ace_run, "coursera": coursera})
+
+
+def _claim_events(engine, report) -> list[dict]:
+    return [e for e in cycle_events(engine, report.cycle_id) if e["type"] == "claim_changed"]
 
 
 def _claim(engine, cycle_id: int) -> str:
@@ -115,3 +133,24 @@ def test_upgrade_keeps_older_matches_unjudged(db_url):
     engine = open_engine(db_url)  # upgrades to head
     (row,) = cycle_matches(engine, 1)
     assert (row["claim"], row["claim_credits"], row["verdict"]) == (None, None, "exact")
+
+
+def test_claims_wait_for_an_unreadable_exhibit_and_a_failed_crawl(db_url, tmp_path):
+    """A verdict resting on what the cycle could not see is unknown: no event, then the truth, once."""
+    engine = open_engine(db_url)
+    config = load_config(db=db_url, environ={"HOME": str(tmp_path)})
+    assert _claim(engine, cycle(engine, config, "yes", 3).cycle_id) == "supported"
+
+    unreadable = cycle(engine, config, "yes", 3, ace=exhibits(readable=False))  # 1 of 30: the run stays healthy
+    assert unreadable.healthy and _claim(engine, unreadable.cycle_id) == "unknown"  # not "no_exhibit"
+    assert _claim_events(engine, unreadable) == []
+
+    failed = cycle(engine, config, "yes", 6, ace=[])  # an empty ACE crawl is unhealthy: day-1 guide, day-3 page
+    assert not failed.healthy and _claim(engine, failed.cycle_id) == "unknown"
+    assert _claim_events(engine, failed) == []
+    assert audit(engine).cycle < failed.cycle_id  # the audit stays on the last judged cycle
+
+    recovered = cycle(engine, config, "yes", 6)
+    (changed,) = _claim_events(engine, recovered)
+    assert (changed["old"], changed["new"]) == ("supported", "credits_differ")
+    assert audit(engine).cycle == recovered.cycle_id
