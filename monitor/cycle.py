@@ -148,7 +148,7 @@ def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], 
                         "status": _program_status(program, result.verdict, period),
                         "credits": period.credits if period and period.status == ACTIVE else None,
                         "claim": held.apply(program["program_id"], program_claim(program, result.verdict, period),
-                                            program_org(program)).value,
+                                            program_org(program) if held.cids else None).value,
                         "claim_credits": program["ace_credits"]})
     return matches
 
