@@ -114,7 +114,7 @@ def test_audit_before_any_cycle_says_what_to_run(db_url, tmp_path):
 
 
 def test_upgrade_keeps_older_matches_unjudged(db_url):
-    """Migration 0006: matches stored before claim verdicts get NULL, so no cycle announces a change against them."""
+    """Migration 0006 (after 0005): matches stored before claim verdicts get NULL, so no cycle announces a change against them."""
     from alembic import command
     from sqlalchemy import text as sql
 
@@ -124,7 +124,7 @@ def test_upgrade_keeps_older_matches_unjudged(db_url):
     config = _alembic_config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+        command.upgrade(config, "0005")
     with engine.begin() as connection:
         connection.execute(sql("insert into cycle (id, started_at, outcome) values (1, '2026-11-01', 'finished')"))
         connection.execute(sql("insert into program_match (cycle_id, program_id, verdict, score, status, differences)"

@@ -6,14 +6,14 @@ name_differs, expired, not_yet_active, no_exhibit, unclaimed, none, unknown) and
 NULL: they were never judged, so the first judged cycle announces no change against them.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-02 10:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = '0006'
-down_revision = '0004'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
