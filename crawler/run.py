@@ -58,6 +58,9 @@ def scrapy_settings(spec: dict[str, Any]) -> Settings:
         "CONCURRENT_REQUESTS": crawl["concurrent_requests"],
         "DOWNLOAD_TIMEOUT": crawl["download_timeout"],
         "RETRY_TIMES": crawl["retry_times"],
+        "HTTPCACHE_ENABLED": bool(spec.get("cache_dir")),
+        "HTTPCACHE_DIR": spec.get("cache_dir") or "httpcache",
+        "ACEWATCH_FULL_FETCH": spec.get("full_fetch", True),
         "AUTOTHROTTLE_ENABLED": (not all(map(is_loopback, hosts))) if autothrottle == "auto"
         else autothrottle in ("on", "true", "yes"),
         "LOG_LEVEL": spec.get("log_level", "WARNING"),

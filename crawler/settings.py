@@ -43,7 +43,16 @@ DUPEFILTER_CLASS = "scrapy.dupefilters.BaseDupeFilter"
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Conditional re-fetches (crawler/cache.py): on when the spec names a cache directory ([crawl] cache_dir).
 HTTPCACHE_ENABLED = False
+HTTPCACHE_POLICY = "crawler.cache.ConditionalPolicy"
+HTTPCACHE_STORAGE = "scrapy.extensions.httpcache.FilesystemCacheStorage"
+HTTPCACHE_GZIP = True
+HTTPCACHE_EXPIRATION_SECS = 0      # entries never expire: each is revalidated instead
+# Coursera answers `no-store`: this private cache keeps pages anyway (their content is in the snapshot
+# already) so that they can be revalidated; `no-cache` changes nothing, every page is revalidated.
+HTTPCACHE_IGNORE_RESPONSE_CACHE_CONTROLS = ["no-store", "no-cache"]
+ACEWATCH_FULL_FETCH = True         # fetch every page whole (the weekly night; also with no cache)
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 
 ITEM_PIPELINES = {"crawler.pipelines.SnapshotPipeline": 300}
@@ -52,7 +61,9 @@ ITEM_PIPELINES = {"crawler.pipelines.SnapshotPipeline": 300}
 DOWNLOADER_MIDDLEWARES = {"crawler.parsing.offload.ParseAheadMiddleware": 10,
                           # Scrapy's own lets requests that waited for robots.txt through (crawler/middlewares.py)
                           "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-                          "crawler.middlewares.StrictRobotsTxtMiddleware": 100}
+                          "crawler.middlewares.StrictRobotsTxtMiddleware": 100,
+                          "scrapy.downloadermiddlewares.httpcache.HttpCacheMiddleware": None,
+                          "crawler.cache.ConditionalCacheMiddleware": 900}
 ACEWATCH_PARSE_WORKERS = "auto"   # "auto": 1 with 2+ CPUs, else 0 (parse in the reactor thread)
 EXTENSIONS = {"crawler.progress.CrawlProgress": 500}
 

@@ -68,6 +68,10 @@ class CrawlConfig:
     # "auto": AutoThrottle on for real hosts, off for loopback fixtures.
     autothrottle: str = "auto"
     timeout_seconds: int = 3600
+    # Conditional re-fetches (ETag/Last-Modified, sitemap <lastmod>) from this cache; "" is
+    # $XDG_CACHE_HOME/acewatch/http, "off" fetches every page whole every night.
+    cache_dir: str = ""
+    full_fetch_every_days: int = 7
 
 
 @dataclass(frozen=True)
@@ -132,6 +136,12 @@ ENV_VARS = {
 }
 
 
+def default_cache_dir(environ: dict[str, str]) -> Path:
+    """$XDG_CACHE_HOME/acewatch/http, i.e. ~/.cache/acewatch/http: pages kept for conditional re-fetches."""
+    home = environ.get("HOME") or str(Path.home())
+    return Path(environ.get("XDG_CACHE_HOME") or Path(home) / ".cache") / "acewatch" / "http"
+
+
 def load_config(path: str | Path | None = None, db: str | None = None,
                 environ: dict[str, str] | None = None) -> Config:
     """Build the Config from defaults, file, environment and flags (highest last)."""
@@ -154,6 +164,8 @@ def load_config(path: str | Path | None = None, db: str | None = None,
     config = _build(Config, data, str(config_path) if config_path.exists() else "defaults")
     if not config.db:
         config = replace(config, db=default_db_url(env))
+    if not config.crawl.cache_dir:
+        config = replace(config, crawl=replace(config.crawl, cache_dir=str(default_cache_dir(env))))
     return replace(config, source=str(config_path) if config_path.exists() else "defaults")
 
 

@@ -13,7 +13,9 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
@@ -31,6 +33,7 @@ def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...]
     return {"db": config.db, "run_ids": run_ids, "sources": list(sources), "progress": progress,
             "parent_pid": os.getpid(),
             "known_exhibits": known.urls, "waiting_exhibits": known.waiting,
+            "cache_dir": cache_dir(config), "full_fetch": full_fetch_due(config),
             "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()),
             "ace": asdict(config.ace), "coursera": asdict(config.coursera), "crawl": asdict(config.crawl)}
 
@@ -47,11 +50,33 @@ def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOU
     problem = "crawl interrupted"
     try:
         problem = _run_child(spec, config.crawl.timeout_seconds)
+        if problem is None and spec["full_fetch"] and spec["cache_dir"]:
+            _full_fetch_marker(spec["cache_dir"]).touch()
     finally:  # also on Ctrl-C/SIGTERM: no run is left `running`
         for source, run_id in run_ids.items():
             if get_run(engine, run_id).outcome == "running":
                 fail_run(engine, run_id, problem or "crawler exited without storing its snapshot")
     return run_ids
+
+
+def cache_dir(config: Config) -> str:
+    """The HTTP cache's directory ("" when `[crawl] cache_dir = "off"`)."""
+    return "" if config.crawl.cache_dir == "off" else config.crawl.cache_dir
+
+
+def _full_fetch_marker(directory: str) -> Path:
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    return Path(directory) / "last-full-fetch"
+
+
+def full_fetch_due(config: Config) -> bool:
+    """Every page fetched whole: without a cache, or when the last full fetch is a week old (by default)."""
+    directory = cache_dir(config)
+    if not directory:
+        return True
+    marker = _full_fetch_marker(directory)
+    age_days = (time.time() - marker.stat().st_mtime) / 86400 if marker.exists() else float("inf")
+    return age_days >= config.crawl.full_fetch_every_days
 
 
 @dataclass(frozen=True)
