@@ -36,7 +36,8 @@ def _lastmod(value: str) -> datetime | None:
 
 
 def unchanged_since(lastmod: str | None, stored_at: str | None) -> bool:
-    """True when the page's <lastmod> is no later than the moment its stored copy was fetched."""
+    """True when the page's <lastmod> is before the moment its stored copy was fetched (the same
+    second is not before: an edit in the second of the fetch may have come after it)."""
     if not lastmod or not stored_at:
         return False
     changed = _lastmod(lastmod)
@@ -44,7 +45,7 @@ def unchanged_since(lastmod: str | None, stored_at: str | None) -> bool:
         fetched = parsedate_to_datetime(stored_at)
     except (TypeError, ValueError):
         return False
-    return changed is not None and fetched.tzinfo is not None and changed <= fetched
+    return changed is not None and fetched.tzinfo is not None and changed < fetched
 
 
 class ConditionalPolicy(RFC2616Policy):

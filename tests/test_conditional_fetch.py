@@ -31,7 +31,8 @@ STATUS = 3  # index of the status in a request-log row
 @pytest.mark.parametrize("lastmod, stored_at, unchanged", [
     ("2026-11-20", "Mon, 30 Nov 2026 10:00:00 GMT", True),
     ("2026-11-30", "Mon, 30 Nov 2026 10:00:00 GMT", False),   # a bare date may mean later that day
-    ("2026-11-29", "Mon, 30 Nov 2026 00:00:00 GMT", True),
+    ("2026-11-29", "Mon, 30 Nov 2026 00:00:01 GMT", True),
+    ("2026-11-30T10:00:00Z", "Mon, 30 Nov 2026 10:00:00 GMT", False),   # the same second: fetch again
     ("2026-11-30T09:00:00+00:00", "Mon, 30 Nov 2026 10:00:00 GMT", True),
     ("2026-11-30T11:00:00Z", "Mon, 30 Nov 2026 10:00:00 GMT", False),
     ("2026-11-30T11:00:00+02:00", "Mon, 30 Nov 2026 10:00:00 GMT", True),

@@ -153,7 +153,7 @@ ALL_KINDS = ["status:500", "status:503", "status:404", "429", "timeout", "reset"
              "reorder_records", "huge"]
 for _seed in (11, 12):
     FAULT_SCENARIOS[f"random mix, seed {_seed}"] = [
-        {"role": role, "path": NOT_ROBOTS, "kind": ALL_KINDS, "rate": 0.08, "seed": _seed, "seconds": SLOW,
+        {"role": role, "path": NOT_ROBOTS, "kind": ALL_KINDS, "rate": 0.1, "seed": _seed, "seconds": SLOW,
          "size": 1_000_000} for role in ("ace", "coursera_api", "coursera_site")]
 
 
