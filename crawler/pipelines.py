@@ -33,7 +33,7 @@ def _engine(db_url: str, migrated: bool):
     return _ENGINES[key]
 
 
-def crawl_stats(stats: dict) -> dict[str, int]:
+def crawl_stats(stats: dict) -> dict:
     """The figures the health gate reads, from Scrapy's stats.
 
     An unlisted exhibit whose own page gave no evidence yet (`acewatch/recheck_unknown`) is a
@@ -46,6 +46,7 @@ def crawl_stats(stats: dict) -> dict[str, int]:
         "errors": errors,
         "retries": stats.get("retry/count", 0),
         "unknown": max(unknown, 0),
+        "notes": stats.get("acewatch/notes", []),
     }
 
 

@@ -76,6 +76,11 @@ ACEWATCH_RUN_IDS = {}         # {"ace": run_id, ...}: runs begun by the monitor
 ACEWATCH_PROGRESS = "auto"    # "auto" (a bar on a terminal), "bar", "log", "off"
 ACE_BASE_URL = "https://www.acenet.edu"
 ACE_ORGANIZATIONS = []        # organization GUIDs (Organization.aspx?oid=...)
+ACEWATCH_RENDER = "never"     # "never" | "auto" | "always" ([crawl] render; crawler/rendering.py)
+ACEWATCH_RENDER_TIMEOUT = 60.0
+ACEWATCH_RENDER_CONCURRENCY = 2
+ACEWATCH_CHROMIUM = ""        # Chromium's path; "" = chromium on PATH
+ACE_EXHIBITS = []              # exhibit URLs tracked directly ([ace] exhibits), listed or not
 ACE_KNOWN_EXHIBITS = []       # exhibit URLs of the last healthy snapshot, re-checked if unlisted
 ACE_WAITING_EXHIBITS = []     # of those, the ones already unlisted with gone-evidence then (confirmed now)
 COURSERA_API_URL = "https://api.coursera.org/api/"

@@ -339,7 +339,8 @@ def _insert_once(connection: Connection, values: dict[str, Any]) -> int:
     return 1
 
 
-def digest_rows(cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str]) -> list[dict[str, Any]]:
+def digest_rows(cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str],
+                notes: Sequence[str] = ()) -> list[dict[str, Any]]:
     """The outbox rows of a cycle's digest, one per usable channel (none for a cycle without events).
 
     `store.cycles.finish_cycle(..., deliveries=digest_rows(...))` stores them in the
@@ -348,7 +349,7 @@ def digest_rows(cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str]
     """
     if not events:
         return []
-    title, body, now = digest_title(events), render_text(list(events)), utcnow()
+    title, body, now = digest_title(events), render_text(list(events), notes=notes), utcnow()
     return [{"cycle_id": cycle_id, "channel": channel, "channel_label": masked_label(url), "title": title,
              "body": body, "status": PENDING, "attempts": 0, "last_error": None, "created_at": now, "sent_at": None}
             for channel, url in _usable_urls(urls).items()]

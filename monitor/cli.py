@@ -83,6 +83,7 @@ def run(ctx: typer.Context,
     config: Config = ctx.obj
     check_alert_urls(config)
     engine = open_store(config)
+    first_run_hint(config, engine)
     with exclusive_run(config, engine), store_errors():
         report = run_cycle(config, engine, progress=progress)
     show_report(report, as_json)
@@ -112,6 +113,20 @@ def exclusive_run(config: Config, engine):
             yield
     except LockHeld as exc:
         fail(str(exc), EXIT_LOCKED)
+
+
+def first_run_hint(config: Config, engine) -> None:
+    """Before the first healthy ACE crawl with the default identifiers, say what they are and
+    how to find a GUID: the defaults are the few identifiers with evidence, not the catalog."""
+    from monitor.config import DEFAULT_ACE_EXHIBITS, DEFAULT_ACE_ORGANIZATIONS
+    from store.runs import latest_healthy_run
+
+    defaults = (config.ace.organizations, config.ace.exhibits) == (DEFAULT_ACE_ORGANIZATIONS, DEFAULT_ACE_EXHIBITS)
+    if defaults and latest_healthy_run(engine, "ace") is None:
+        from crawler.targets import HOW_TO_FIND
+
+        typer.echo(f"acewatch: first run: [ace] organizations holds only IBM's organization and [ace] exhibits five "
+                   f"Google/IBM exhibits (the identifiers with evidence); {HOW_TO_FIND}", err=True)
 
 
 def check_alert_urls(config: Config) -> None:
@@ -376,6 +391,23 @@ def audit(ctx: typer.Context,
     raise typer.Exit(report.exit_code)
 
 
+@app.command()
+def doctor(ctx: typer.Context,
+           as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON.")) -> None:
+    """Check this server before the first run: per source reachable, robots.txt, discovery, one record read
+    (rendered where needed); the store and its schema; the alert URLs (masked). Exit 0 when all is well, 3 if not.
+    """
+    from monitor.doctor import diagnose, report
+
+    findings = diagnose(ctx.obj)
+    if as_json:
+        print_json(report(findings))
+    else:
+        for finding in findings:
+            typer.echo(finding.line())
+    raise typer.Exit(0 if all(f.ok for f in findings) else 3)
+
+
 def main() -> None:
     code = fast_check(sys.argv[1:])
     if code is None:
@@ -386,3 +418,4 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+

@@ -4,8 +4,8 @@ Precedence, lowest to highest: built-in defaults, the TOML config file,
 environment variables (ACEWATCH_*), command-line flags. Nothing else in
 acewatch reads the environment or the file; functions receive a `Config`.
 
-Defaults point at the real sites (see DEFAULT_ACE_ORGANIZATIONS for the one
-default that could not be verified offline).
+Defaults point at the real sites; the default ACE identifiers are only those with
+evidence (DEFAULT_ACE_ORGANIZATIONS, DEFAULT_ACE_EXHIBITS).
 """
 
 from __future__ import annotations
@@ -29,24 +29,27 @@ def default_config_path(environ: dict[str, str] | None = None) -> Path:
     return Path(env.get("XDG_CONFIG_HOME") or Path(home) / ".config") / "acewatch" / "config.toml"
 
 
-# Organization GUIDs (Organization.aspx?oid=...) whose exhibits carry Coursera programs:
-# Google, IBM, Meta, Microsoft, Salesforce, AWT, Coursera, Intuit, SAS, DeepLearning.AI,
-# Sophia Learning, McDonald's. The real GUIDs could not be read offline; these are the
-# bundled fixture's (synthetic, fixtures/README.md). Set [ace] organizations for the real site.
-DEFAULT_ACE_ORGANIZATIONS = (
-    "8cf144ea-04c4-ea11-a812-000d3a33232a", "c23c5f79-eac4-ea11-a812-000d3a33232a",
-    "38e05920-6ec4-ea11-a812-000d3a33232a", "6e990894-2fc4-ea11-a812-000d3a33232a",
-    "3cfb4470-99c4-ea11-a812-000d3a33232a", "b83006bc-67c4-ea11-a812-000d3a33232a",
-    "60103d9b-78c4-ea11-a812-000d3a33232a", "82127f57-edc4-ea11-a812-000d3a33232a",
-    "1561029a-08c4-ea11-a812-000d3a33232a", "d3e20e1f-7ec4-ea11-a812-000d3a33232a",
-    "57ccbfec-7dc4-ea11-a812-000d3a33232a", "c949da53-7ec4-ea11-a812-000d3a33232a",
+# Only identifiers with evidence (../shared/sources.md, section 1, "Real identifiers"; none verified
+# live): IBM's organization page [M], and five Google/IBM certificate exhibits from a 2022 transfer
+# table [M] (Google's organization GUID is not known). The bundled fixture passes its own (with_sites).
+DEFAULT_ACE_ORGANIZATIONS = ("6d532c35-75c4-ea11-a812-000d3a33232a",)  # IBM
+_GUIDE = "https://www.acenet.edu/National-Guide/Pages/Course.aspx"
+DEFAULT_ACE_EXHIBITS = (
+    f"{_GUIDE}?org=Google&cid=76f8bc06-34f9-eb11-94ef-000d3a3396c4",  # Google Data Analytics
+    f"{_GUIDE}?org=Google&cid=e67577b5-1bf9-eb11-94ef-000d3a3396c4",  # Google UX Design
+    f"{_GUIDE}?org=Google&cid=f4125c5d-94c4-ea11-a812-000d3a378a3a",  # Google IT Support
+    f"{_GUIDE}?org=IBM&cid=042f274c-682b-ec11-b6e5-000d3a58e694",     # IBM Data Analyst
+    f"{_GUIDE}?org=IBM&cid=eb7d51c4-662b-ec11-b6e5-000d3a58e694",     # IBM Data Science
 )
 
 
 @dataclass(frozen=True)
 class AceConfig:
     base_url: str = "https://www.acenet.edu"
+    # GUIDs or Organization.aspx URLs; reduced to GUIDs when the config is read (crawler/targets.py).
     organizations: tuple[str, ...] = DEFAULT_ACE_ORGANIZATIONS
+    # Course.aspx URLs tracked directly, listed by an organization page or not.
+    exhibits: tuple[str, ...] = DEFAULT_ACE_EXHIBITS
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,12 @@ class CrawlConfig:
     # $XDG_CACHE_HOME/acewatch/http, "off" fetches every page whole every night.
     cache_dir: str = ""
     full_fetch_every_days: int = 7
+    # "auto": a page that must hold values and arrives as its template is fetched again in headless
+    # Chromium; "always": every ACE page is; "never": none (crawler/rendering.py).
+    render: str = "auto"
+    render_timeout: float = 60.0      # seconds for one rendered page (its own timeout: rendering is slow)
+    render_concurrency: int = 2       # rendered pages open at once
+    chromium: str = ""                # the Chromium executable; "" = chromium on PATH
 
 
 @dataclass(frozen=True)
@@ -119,10 +128,11 @@ class Config:
     check: CheckConfig = field(default_factory=CheckConfig)
     source: str = "defaults"
 
-    def with_sites(self, urls: dict[str, str], organizations: list[str]) -> Config:
-        """This config pointed at another copy of the sites (the fixture server)."""
+    def with_sites(self, urls: dict[str, str], organizations: list[str], exhibits: tuple[str, ...] = ()) -> Config:
+        """This config pointed at another copy of the sites (the fixture server), with its identifiers."""
         return replace(self,
-                       ace=replace(self.ace, base_url=urls["ace"], organizations=tuple(organizations)),
+                       ace=replace(self.ace, base_url=urls["ace"], organizations=tuple(organizations),
+                                   exhibits=tuple(exhibits)),
                        coursera=replace(self.coursera, api_url=urls["coursera_api"],
                                         site_url=urls["coursera_site"]))
 
@@ -162,11 +172,30 @@ def load_config(path: str | Path | None = None, db: str | None = None,
     if db:
         data["db"] = db
     config = _build(Config, data, str(config_path) if config_path.exists() else "defaults")
+    ace_keys = data.get("ace") if isinstance(data.get("ace"), dict) else {}
+    if "organizations" in ace_keys and "exhibits" not in ace_keys:  # the default exhibits go with the default orgs
+        config = replace(config, ace=replace(config.ace, exhibits=()))
+    config = replace(config, ace=_ace_targets(config.ace, str(config_path)))
+    if config.crawl.render not in ("never", "auto", "always"):
+        raise ConfigError(f"{config_path}: crawl.render must be \"never\", \"auto\" or \"always\", "
+                          f"got {config.crawl.render!r}")
     if not config.db:
         config = replace(config, db=default_db_url(env))
     if not config.crawl.cache_dir:
         config = replace(config, crawl=replace(config.crawl, cache_dir=str(default_cache_dir(env))))
     return replace(config, source=str(config_path) if config_path.exists() else "defaults")
+
+
+def _ace_targets(ace: AceConfig, where: str) -> AceConfig:
+    """[ace] organizations and exhibits in their canonical form, or a ConfigError naming the entry."""
+    from crawler.targets import exhibit_url, organization_guid
+
+    try:
+        organizations = tuple(dict.fromkeys(organization_guid(v) for v in ace.organizations))
+        exhibits = tuple(dict.fromkeys(exhibit_url(v) for v in ace.exhibits))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: [ace] {exc}") from None
+    return replace(ace, organizations=organizations, exhibits=exhibits)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from monitor.feed import write_feed
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import canonical_org, name_key_rows, vendor_of
+from monitor.notes import note_lines, notes_of
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
 from monitor.versions import ExhibitVersion, program_state
 from store.cycles import (announced, begin_cycle, cycle_claims, cycle_match_cids, cycle_matches, finish_cycle,
@@ -79,7 +80,9 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
                                   config.alerts.expiring_within_days, announced(engine, "recommendation_expiring"),
                                   versions_of=lambda ace_ids: exhibit_versions(engine, ace_run.id, ace_ids))
     # The digest is queued in the cycle's own transaction: no crash can lose an alert.
-    finish_cycle(engine, cycle_id, matches, events, deliveries=digest_rows(cycle_id, events, config.alerts.urls))
+    notes = note_lines({source: get_run(engine, run_id) for source, run_id in run_ids.items()})
+    finish_cycle(engine, cycle_id, matches, events,
+                 deliveries=digest_rows(cycle_id, events, config.alerts.urls, notes=notes))
     deliveries = send_alerts(config, engine)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
     return CycleReport(cycle_id, runs, events, matches, deliveries)
@@ -112,7 +115,7 @@ def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[
     history = recent_runs(engine, source, limit=config.health.median_of_last, healthy=True, before_id=run_id)
     checks = judge(run, history, config.health)
     healthy = all(check.ok for check in checks)
-    set_health(engine, run_id, healthy, [check.to_dict() for check in checks])
+    set_health(engine, run_id, healthy, [check.to_dict() for check in checks] + notes_of(run.health_report))
     last_announced = latest_event(engine, source, ("source_unhealthy", "source_recovered"))
     held_back = bool(last_announced and last_announced["type"] == "source_unhealthy")
     problems = "; ".join(check.message for check in checks if not check.ok)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from monitor.text import for_terminal
@@ -53,13 +54,17 @@ def group(events: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]
     return [(kind, grouped[kind]) for kind in ORDER if grouped.get(kind)]
 
 
-def render_text(events: list[dict[str, Any]], title: str = "acewatch digest") -> str:
-    """The plain-text digest used by alerts, logs and `changes` without a terminal."""
+def render_text(events: list[dict[str, Any]], title: str = "acewatch digest", notes: Sequence[str] = ()) -> str:
+    """The plain-text digest used by alerts, logs and `changes` without a terminal.
+
+    `notes` are the crawl's notes (an organization not found, pages rendered): they explain
+    the figures behind the changes, so they close the digest."""
+    tail = ["", "Crawl notes", *(f"  - {for_terminal(note)}" for note in notes)] if notes else []
     if not events:
-        return f"{title}: no changes."
+        return "\n".join([f"{title}: no changes.", *tail])
     lines = [f"{title}: {len(events)} change{'s' if len(events) != 1 else ''}"]
     for kind, items in group(events):
         lines.append("")
         lines.append(f"{HEADINGS[kind]} ({len(items)})")
         lines.extend(f"  - {event_line(event)}" for event in items)
-    return "\n".join(lines)
+    return "\n".join(lines + tail)

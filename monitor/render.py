@@ -57,8 +57,10 @@ def show_cycle(report) -> None:
         health = "[green]healthy[/]" if run.healthy else "[red]UNHEALTHY[/]"
         out.print(f"{source}: run {run.id} {health}, {run.pages} pages, {run.records} records, {run.errors} errors")
         for check in run.health_report:
-            if not check["ok"]:
+            if not check.get("ok", True):
                 out.print(f"    [red]x[/] {for_rich(check['message'])}")
+            elif "note" in check:
+                out.print(f"    [yellow]![/] {for_rich(check['message'])}")
     recommended = sum(1 for m in report.matches if m["status"] == "recommended")
     if report.matches:
         out.print(f"{len(report.matches)} Coursera programs matched; {recommended} carry an ACE recommendation "

@@ -24,6 +24,7 @@ from monitor.check import as_url
 from monitor.diff import RECOMMENDED
 from monitor.names import normalize
 from monitor.schedule import stored_next_run
+from monitor.notes import note_is_problem, notes_of, rendered_pages
 from monitor.status import exhibit_status
 from monitor.text import for_terminal
 from store.cycles import cycle_events, cycle_matches, latest_cycle
@@ -109,7 +110,10 @@ def run_summary(run: CrawlRun) -> dict[str, Any]:
             "outcome": run.outcome, "healthy": run.healthy, "pages": run.pages, "records": run.records,
             "errors": run.errors, "unknown": run.unknown, "finish_reason": run.finish_reason,
             "failing_checks": [check.get("message", check.get("check")) for check in run.health_report or []
-                               if not check.get("ok", True)]}
+                               if not check.get("ok", True)],
+            "notes": [{"message": note["message"], "attention": note_is_problem(note)}
+                      for note in notes_of(run.health_report)],
+            "rendered_pages": rendered_pages(run.health_report)}
 
 
 def source_status(engine: Engine, source: str, limit: int, now: datetime) -> dict[str, Any]:
@@ -181,6 +185,9 @@ def status_problems(data: dict[str, Any], max_age_days: float | None) -> list[st
         if newest is None:
             problems.append(f"{source}: never crawled")
             continue
+        finished = next((run for run in info["runs"] if run["outcome"] != "running"), None)
+        problems.extend(f"{source}: {note['message']}" for note in (finished or {}).get("notes", [])
+                        if note["attention"])
         if newest["outcome"] != "running" and not newest["healthy"]:
             reason = "; ".join(newest["failing_checks"]) or newest["outcome"]
             problems.append(f"{source}: newest run {newest['id']} is unhealthy ({reason})")

@@ -114,6 +114,8 @@ def show_status(data: dict[str, Any]) -> None:
             out.print("  " + _run_line(run))
             for message in run["failing_checks"]:
                 out.print(f"      [red]x[/] {for_rich(message)}")
+            for note in run.get("notes", []):
+                out.print(f"      {'[yellow]![/]' if note['attention'] else '-'} {for_rich(note['message'])}")
     _show_cycle_and_schedule(data)
     if data["problems"]:
         out.print("\n[bold red]Needs attention:[/]")

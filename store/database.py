@@ -111,3 +111,16 @@ def open_engine(url: str) -> Engine:
 def schema_tables(engine: Engine) -> set[str]:
     """Table names present, for tests and `status`."""
     return set(inspect(engine).get_table_names())
+
+
+def schema_revisions(engine: Engine) -> tuple[str | None, str, bool]:
+    """(the store's Alembic revision or None, this acewatch's head, whether the store's is known here);
+    read only: `acewatch doctor` reports the schema without upgrading it."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_alembic_config(engine))
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    known = current is None or current in {rev.revision for rev in script.walk_revisions()}
+    return current, script.get_current_head(), known

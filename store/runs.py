@@ -185,8 +185,10 @@ def _running_source(connection: Connection, run_id: int) -> str:
 
 def _mark_finished(connection: Connection, run_id: int, written: int, stats: dict[str, Any],
                    finish_reason: str) -> None:
-    values = {field: int(stats.get(field, 0)) for field in STAT_FIELDS}
+    values: dict[str, Any] = {field: int(stats.get(field, 0)) for field in STAT_FIELDS}
     values["records"] = written
+    if stats.get("notes"):  # the crawl's notes (crawler/notes.py), kept until the health gate adds its checks
+        values["health_report"] = list(stats["notes"])
     connection.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
         outcome="finished", finish_reason=finish_reason, finished_at=utcnow(), **values))
 

@@ -56,9 +56,9 @@ def test_missing_explicit_config_file_is_an_error(tmp_path):
         load_config(tmp_path / "nope.toml", environ={})
 
 
-def test_default_organizations_are_the_ones_the_fixture_serves():
-    from fixtures.server import FixtureSite
 
-    from monitor.config import DEFAULT_ACE_ORGANIZATIONS
-
-    assert list(DEFAULT_ACE_ORGANIZATIONS) == FixtureSite(day="day1").ace_organization_ids
+def test_render_mode_is_checked(tmp_path):
+    path = write(tmp_path, '[crawl]\nrender = "sometimes"\n')
+    with pytest.raises(ConfigError, match='crawl.render must be "never", "auto" or "always"'):
+        load_config(path, environ={})
+    assert load_config(environ={"HOME": str(tmp_path)}).crawl.render == "auto"

@@ -24,7 +24,7 @@ from monitor.diff import EVENT_TYPES
 from tests.support import acewatch
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-PLACEHOLDERS = {("db",), ("ace", "organizations")}  # shown as examples, not as the defaults
+PLACEHOLDERS = {("db",), ("ace", "organizations"), ("ace", "exhibits")}  # shown as examples, not as the defaults
 
 
 def _section(heading: str) -> str:

@@ -10,6 +10,9 @@ link. Anything else (5xx, timeout, a partial page) leaves the exhibit `unknown`:
 its own events wait, and it is not counted against the catalog's health.
 A gone exhibit is confirmed only when every organization page was read; after
 a run whose listings were not all read it waits one more run as `unknown`.
+A page that arrives without its values (an organization page without its course
+list, the exhibit template) is fetched again in headless Chromium first
+(`[crawl] render`, spiders/render_fallback.py): no template counts as gone unrendered.
 """
 
 from __future__ import annotations
@@ -24,9 +27,22 @@ from scrapy.exceptions import DontCloseSpider, NotSupported
 
 from crawler.failures import failure_reason
 from crawler.items import AceExhibitItem
-from crawler.parsing.ace import ExhibitParseError, parse_exhibit
-from crawler.removal import (HANDLED_STATUSES, REDIRECT_STATUSES, Answer, Evidence, Verdict, judge, page_kind,
-                             waiting_reason)
+from crawler.notes import add_note
+from crawler.parsing.ace import EmptyExhibitTemplate, ExhibitParseError, parse_exhibit
+from crawler.parsing.organization import read_organization
+from crawler.removal import (
+    HANDLED_STATUSES,
+    REDIRECT_STATUSES,
+    Answer,
+    Evidence,
+    Page,
+    Verdict,
+    judge,
+    page_kind,
+    waiting_reason,
+)
+from crawler.spiders.render_fallback import SCRIPT_FILLED, RenderFallback
+from crawler.targets import HOW_TO_FIND, exhibit_path
 
 ORGANIZATION_PATH = "/National-Guide/Pages/Organization.aspx?oid={oid}"
 EXHIBIT_PATH = "/national-guide/pages/course.aspx"
@@ -81,7 +97,7 @@ def organization_of(url: str) -> str:
     return unquote_plus(parse_qs(urlsplit(url).query, keep_blank_values=True).get("org", [""])[0]).strip()
 
 
-class AceSpider(scrapy.Spider):
+class AceSpider(RenderFallback, scrapy.Spider):
     name = "ace"
 
     @classmethod
@@ -92,37 +108,50 @@ class AceSpider(scrapy.Spider):
         spider.organizations = settings.getlist("ACE_ORGANIZATIONS")
         spider.known_exhibits = settings.getlist("ACE_KNOWN_EXHIBITS")
         spider.waiting = {exhibit_cid(url) for url in settings.getlist("ACE_WAITING_EXHIBITS")}
+        spider.configured_exhibits = configured_exhibits(settings.getlist("ACE_EXHIBITS"), spider.base_url)
         spider.allowed_domains = [urlsplit(spider.base_url).hostname]
         spider.seen: set[str] = set()
         spider.rechecked = False
         spider.listings_read = True  # every organization page read and listing exhibits
         crawler.signals.connect(spider.recheck_known, signal=signals.spider_idle)
+        spider.setup_render(crawler)
         return spider
 
     async def start(self):
         if not self.organizations:
-            self.logger.error("no ACE organizations configured (ace.organizations)")
-            self.crawler.stats.inc_value("acewatch/request_errors")
             self.listings_read = False
+        if not self.organizations and not self.configured_exhibits:
+            self.logger.error("no ACE organizations or exhibits configured")
+            self.crawler.stats.inc_value("acewatch/request_errors")
+            add_note(self.crawler.stats, "no_targets",
+                     f"no [ace] organizations or exhibits configured: {HOW_TO_FIND}")
         for oid in self.organizations:
-            yield scrapy.Request(self.base_url + ORGANIZATION_PATH.format(oid=oid),
-                                 callback=self.parse_organization, errback=self.organization_failed)
+            yield self.page_request(self.base_url + ORGANIZATION_PATH.format(oid=oid), "organization",
+                                    callback=self.parse_organization, errback=self.organization_failed,
+                                    cb_kwargs={"oid": oid})
 
     def organization_failed(self, failure):
         self.listings_read = False
         self.request_failed(failure)
 
-    def parse_organization(self, response):
+    def parse_organization(self, response, oid: str = ""):
         try:
-            links = response.xpath("//a/@href").getall()
+            page = read_organization(response)
         except Exception as exc:  # not HTML at all: its exhibits are re-checked from the last snapshot
             self.crawler.stats.inc_value("acewatch/request_errors")
             self.logger.warning("unreadable organization page %s: %s", response.url, type(exc).__name__)
             self.listings_read = False
             return
+        self.count_rendered(response, "organization")
+        links = page.links
         if not any(exhibit_cid(urljoin(response.url, href)) for href in links):
-            self.logger.warning("organization page lists no exhibits: %s", response.url)
+            again = self.render_again(response, "organization")  # its course list may be filled in by script
+            if again is not None:
+                yield again
+                return
             self.listings_read = False
+            if not self.organization_shell(response, page.name):
+                self.organization_not_listed(response, oid, page.name)
         for href in links:
             url = urljoin(response.url, href)
             cid = exhibit_cid(url)
@@ -130,8 +159,17 @@ class AceSpider(scrapy.Spider):
                 self.seen.add(cid)
                 yield self.exhibit_request(url, cid)
 
+    def organization_not_listed(self, response, oid: str, name: str) -> None:
+        """An organization page without a course list: say which one, never a silent zero."""
+        self.logger.warning("organization page lists no exhibits: %s", response.url)
+        message = (f"organization {name} ({oid}) lists no courses on the National Guide" if name
+                   else f"organization {oid} not found on the National Guide")
+        add_note(self.crawler.stats, "organization_not_found", f"{message}: check [ace] organizations",
+                 oid=oid, name=name, url=response.url)
+
     def exhibit_request(self, url: str, cid: str) -> scrapy.Request:
-        return scrapy.Request(url, callback=self.parse_exhibit, errback=self.exhibit_failed, cb_kwargs={"cid": cid})
+        return self.page_request(url, "exhibit", callback=self.parse_exhibit, errback=self.exhibit_failed,
+                                 cb_kwargs={"cid": cid})
 
     def follow_versions(self, response):
         """Requests for the other versions the page's version drop-down lists: same site, each cid once."""
@@ -148,10 +186,17 @@ class AceSpider(scrapy.Spider):
                 yield self.exhibit_request(url, cid)
 
     def parse_exhibit(self, response, cid: str):
+        self.count_rendered(response, "exhibit")
         yield from self.follow_versions(response)
         try:
             fields = parse_exhibit(response.body)
         except Exception as exc:  # anything unreadable is `unknown`, never a missing (= lost) exhibit
+            if isinstance(exc, EmptyExhibitTemplate):  # listed, yet labels without values: filled by script?
+                again = self.render_again(response, "exhibit")
+                if again is not None:
+                    yield again
+                    return
+                exc = self.template_problem(response)
             if not isinstance(exc, ExhibitParseError):
                 exc = ExhibitParseError(f"unreadable page ({type(exc).__name__})")
             self.crawler.stats.inc_value("acewatch/unreadable_pages")
@@ -179,7 +224,8 @@ class AceSpider(scrapy.Spider):
         if self.rechecked:
             return
         self.rechecked = True
-        missing = [(url, exhibit_cid(url)) for url in self.known_exhibits if exhibit_cid(url) not in self.seen]
+        missing = [(url, exhibit_cid(url)) for url in [*self.known_exhibits, *self.configured_exhibits.values()]
+                   if exhibit_cid(url) not in self.seen]
         for url, cid in missing:
             if cid and same_site(url, self.base_url):
                 self.seen.add(cid)
@@ -189,17 +235,25 @@ class AceSpider(scrapy.Spider):
 
     def recheck_request(self, url: str, cid: str, moves: int = 0) -> scrapy.Request:
         """The exhibit's own URL, its 404/410/3xx answers handled here (they are the evidence)."""
-        return scrapy.Request(url, callback=self.parse_rechecked, errback=self.recheck_failed, dont_filter=True,
-                              meta={"handle_httpstatus_list": HANDLED_STATUSES, "dont_redirect": True},
-                              cb_kwargs={"cid": cid, "moves": moves})
+        meta = {"handle_httpstatus_list": HANDLED_STATUSES, "dont_redirect": True}
+        return self.page_request(url, "exhibit", callback=self.parse_rechecked, errback=self.recheck_failed,
+                                 dont_filter=True, meta=meta, cb_kwargs={"cid": cid, "moves": moves})
 
     def parse_rechecked(self, response, cid: str, moves: int):
+        self.count_rendered(response, "exhibit")
         location = ""
         if response.status in REDIRECT_STATUSES:
             location = urljoin(response.url, response.headers.get("Location", b"").decode("latin-1"))
         answer = Answer(response.status, page=page_kind(response.body) if response.status == 200 else None,
                         redirect_cid=exhibit_cid(location) if location else None, location=location)
         evidence = judge(answer, cid)
+        if answer.page in SCRIPT_FILLABLE:  # gone by its content, which a script may fill in: rendered first
+            again = self.render_again(response, "exhibit")
+            if again is not None:
+                yield again
+                return
+            if self.template_is_evidence():
+                evidence = Evidence(Verdict.UNKNOWN, SCRIPT_FILLED)
         if evidence.verdict is Verdict.EXHIBIT:
             yield from self.parse_exhibit(response, cid)
         elif evidence.verdict is Verdict.FOLLOW and moves < MAX_MOVES and same_site(location, self.base_url):
@@ -226,8 +280,25 @@ class AceSpider(scrapy.Spider):
         if gone and (self.listings_read or cid in self.waiting):
             self.crawler.stats.inc_value("acewatch/confirmed_gone")
             self.logger.info("exhibit %s gone: %s", url, evidence.reason)
+            self.configured_exhibit_gone(cid, url, evidence.reason)
             return
         reason = waiting_reason(evidence) if gone else evidence.reason
         self.crawler.stats.inc_value("acewatch/recheck_unknown")
         self.logger.warning("exhibit %s unlisted, kept unknown: %s", url, reason)
         yield self.unknown_item(cid, url, reason)
+
+    def configured_exhibit_gone(self, cid: str, url: str, reason: str) -> None:
+        """An exhibit of [ace] exhibits that is gone: the operator should know."""
+        if cid in self.configured_exhibits:
+            add_note(self.crawler.stats, "exhibit_not_found",
+                     f"exhibit {cid} not found on the National Guide ({reason}): check [ace] exhibits",
+                     cid=cid, url=url)
+
+
+#: Recheck answers that are gone-evidence by their content alone: a script may still fill them in.
+SCRIPT_FILLABLE = frozenset({Page.TEMPLATE, Page.NO_FIELDS})
+
+
+def configured_exhibits(urls: list[str], base_url: str) -> dict[str, str]:
+    """[ace] exhibits by cid, each asked of the configured ACE host (the fixture's in tests)."""
+    return {cid: base_url + exhibit_path(url) for url in urls if (cid := exhibit_cid(url))}

@@ -231,6 +231,7 @@ def test_ace_spider_stores_an_unreadable_exhibit_as_unknown(body, recheck):
     url = f"{BASE}/National-Guide/Pages/Course.aspx?org=Google&cid=abc"
     response = HtmlResponse(url, body=body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass"),
                             request=Request(url))
+    ACE_SPIDER.setup_render(ACE_SPIDER.crawler)  # each page on its own: no script-filled evidence from another
     if recheck:  # a known exhibit no listing linked: its answer may also be evidence it is gone
         items = list(ACE_SPIDER.parse_rechecked(response, cid="abc", moves=0))
     else:
