@@ -18,6 +18,7 @@ from crawler.parsing.coursera import parse_program_page
 from crawler.spiders.coursera import CourseraSpider
 from fixtures import sitemaps
 from fixtures.server import FixtureSite
+from monitor.cycle import run_cycle
 from store.database import open_engine
 from store.runs import load_snapshot
 from tests.support import ROOT, site_config
@@ -117,3 +118,20 @@ def test_a_program_page_is_its_own_program():
     path = sitemaps.program_path(program)
     assert _spider_verdict("https://www.coursera.org" + path, body, path) is None
     assert urlsplit(parse_program_page(body).canonical).path == path
+
+
+@pytest.mark.parametrize("kind", ["status:503", "truncate", "invalid_json"])
+def test_a_sub_sitemap_that_fails_makes_the_run_unhealthy_naming_it_not_programs_removed(tmp_path, kind):
+    """The specializations sitemap fails on day 2: no program it lists may read as removed."""
+    db_url = f"sqlite:///{tmp_path / 'a.db'}"
+    engine = open_engine(db_url)
+    with FixtureSite(day="day1") as site:
+        config = site_config(db_url, site, tmp_path, retry_times=0)
+        run_cycle(config, engine, progress="off")
+        site.set_faults([{"role": "coursera_site", "path": r"^/sitemap~www~s12n\.xml\.gz$", "kind": kind}])
+        faulted = run_cycle(config, engine, progress="off")
+    run = faulted.runs["coursera"]
+    assert run.healthy is False
+    assert "sitemap~www~s12n.xml.gz" in " ".join(c["message"] for c in run.health_report if not c["ok"])
+    assert not [e for e in faulted.events if e["type"] in ("removed_program", "new_program")]
+    engine.dispose()

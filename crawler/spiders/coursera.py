@@ -25,12 +25,13 @@ read is stored as `unknown`, never dropped.
 from __future__ import annotations
 
 import re
+import zlib
 from urllib.parse import urlencode, urlsplit
 
 import scrapy
 from protego import Protego
 from scrapy.exceptions import CloseSpider
-from scrapy.utils.gz import gunzip, gzip_magic_number
+from scrapy.utils.gz import gzip_magic_number
 from scrapy.utils.sitemap import Sitemap, sitemap_urls_from_robots
 
 from crawler.failures import failure_reason
@@ -119,6 +120,8 @@ class CourseraSpider(scrapy.Spider):
             sitemap = None
         if sitemap is None or sitemap.type not in ("sitemapindex", "urlset"):
             self.sitemap_problem(response.url, "not a sitemap", index)
+            if not index:
+                self.incomplete(f"sitemap unreadable (not a sitemap): {response.url}")
             return
         if index:
             self.indexes_read += 1
@@ -150,7 +153,13 @@ class CourseraSpider(scrapy.Spider):
         self.sitemap_problem(failure.request.url, failure_reason(failure), index=True)
 
     def sitemap_failed(self, failure):
+        """A sub-sitemap that answers 404/410 is gone (what it listed is no longer listed); any other
+        failure leaves the listing incomplete: the run fails naming the sitemap, rather than read
+        every program it lists as removed."""
         self.sitemap_problem(failure.request.url, failure_reason(failure))
+        response = getattr(failure.value, "response", None)
+        if response is None or response.status not in (404, 410):
+            self.incomplete(f"sitemap unreadable ({failure_reason(failure)}): {failure.request.url}")
 
     def sitemap_problem(self, url: str, problem: str, index: bool = False):
         """A sitemap that fails is logged and counted (the health check judges the program count);
@@ -310,14 +319,34 @@ def _rule(robots_url: str, url: str, spider) -> str:
                 and path.startswith(line.split(":", 1)[1].strip() or "\0")), key=len, default="Disallow")
 
 
+_DOCUMENT_END = re.compile(rb"</(?:[\w-]+:)?(?:urlset|sitemapindex)>\s*$")
+
+
 def _sitemap_body(response, max_size: int) -> bytes | None:
-    """The sitemap's XML: gunzipped when the body is gzip (a .xml.gz file), as SitemapSpider does."""
+    """The sitemap's XML, or None when it is not whole: gunzipped when the body is gzip (a .xml.gz
+    file). A cut gzip stream or a document without its closing tag is refused, where lxml and
+    Scrapy's gunzip would read what is there (a sitemap cut in half would list half the programs)."""
+    body = response.body
     if gzip_magic_number(response):
+        stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            return gunzip(response.body, max_size=max_size)
-        except Exception:
+            body = stream.decompress(body, max_size + 1)
+        except zlib.error:
             return None
-    return response.body
+        if not stream.eof or len(body) > max_size:
+            return None
+    return body if _whole(body) else None
+
+
+def _whole(document: bytes) -> bool:
+    """True when the XML document ends with its root's closing tag (trailing comments allowed)."""
+    tail = document.rstrip()
+    while tail.endswith(b"-->"):
+        start = tail.rfind(b"<!--")
+        if start < 0:
+            return False
+        tail = tail[:start].rstrip()
+    return _DOCUMENT_END.search(tail[-512:]) is not None
 
 
 def _text(value) -> str:
