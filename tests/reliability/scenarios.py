@@ -324,6 +324,10 @@ def judge_events(events: list[dict]) -> tuple[list[str], list[str]]:
     return false, missed
 
 
+#: Events about a Coursera program judged against the ACE guide: due only when both runs are healthy.
+JUDGED_ON_BOTH = {"name_mismatch", "claim_changed"}
+
+
 def late_changes(faulted_events: list[dict], faulted: dict[str, str], failed_paths: list[str]) -> list[str]:
     """Real changes the faulted night should have reported and did not, though nothing excused it.
 
@@ -335,7 +339,7 @@ def late_changes(faulted_events: list[dict], faulted: dict[str, str], failed_pat
     seen = {(e["type"], e["subject_key"]) for e in faulted_events}
     late = []
     for type_, key in sorted(EXPECTED_EVENTS - seen):
-        sources = {"ace", "coursera"} if type_ == "name_mismatch" else {"coursera" if key.startswith("/") else "ace"}
+        sources = {"ace", "coursera"} if type_ in JUDGED_ON_BOTH else {"coursera" if key.startswith("/") else "ace"}
         held_back = any(faulted.get(source) == "unhealthy" for source in sources)
         page_failed = any(key in path for path in failed_paths)
         if not held_back and not page_failed:
