@@ -123,7 +123,10 @@ def rendered(request: Request, timeout: float, kind: str) -> Request:
     meta = {**kept, "playwright": True, RENDERED: True, "download_timeout": timeout, "dont_cache": True,
             "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
             "playwright_page_methods": [PageMethod(settle, kind)]}
-    return request.replace(meta=meta, dont_filter=True)
+    # Nor with the cache's validators the plain request carried: a 304 to a browser navigation aborts it.
+    headers = {key: value for key, value in request.headers.items()
+               if key.lower() not in (b"if-none-match", b"if-modified-since")}
+    return request.replace(meta=meta, headers=headers, dont_filter=True)
 
 
 def was_rendered(response) -> bool:
