@@ -14,9 +14,15 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/acewatch demo
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 bench: $(VENV)/.installed
 	$(PY) bench/match.py --sizes 1k,10k,40k
 
-.PHONY: install demo test bench
+.PHONY: install demo test lint bench

@@ -60,13 +60,20 @@ def main() -> int:
         process.crawl(crawler)
     process.start()
     stats = {c.spider.name: c.stats.get_stats() for c in crawlers}
-    print(json.dumps({
-        "pages": {name: s.get("response_received_count", 0) for name, s in stats.items()},
-        "errors": {name: s.get("acewatch/request_errors", 0) + s.get("spider_exceptions/count", 0)
-                   for name, s in stats.items()},
-        "wall": time.perf_counter() - T0,
-        "maxrss_mb": peak_rss_mb(),
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "pages": {name: s.get("response_received_count", 0) for name, s in stats.items()},
+                "errors": {
+                    name: s.get("acewatch/request_errors", 0) + s.get("spider_exceptions/count", 0)
+                    for name, s in stats.items()
+                },
+                "wall": time.perf_counter() - T0,
+                "maxrss_mb": peak_rss_mb(),
+            }
+        ),
+        flush=True,
+    )
     return 0
 
 

@@ -10,7 +10,7 @@ cycle does), then times fresh processes, interleaved round-robin so machine
 noise hits every command alike:
 
 * ``python -c pass`` and ``python -c "import sqlmodel"`` (references, same run),
-* ``acewatch check NAME`` through ``python -m monitor.cli`` and through the
+* ``acewatch check NAME`` through ``python -m acewatch.cli`` and through the
   installed ``acewatch`` entry point, as text and as ``--json``,
 * a name one word off (``near``, exit 1) and a name of a leading vendor,
 * the same check on a copy of the store without its name index (the
@@ -42,9 +42,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 TARGET_SECONDS = 0.3
 FORBIDDEN = ("scrapy", "twisted", "sqlalchemy", "sqlmodel", "alembic", "numpy")
-PERIODS = [{"start": "2023-01-01", "end": "2035-12-31",
-            "credits": [{"level": "Lower-Division Baccalaureate/Associate Degree", "hours": 3,
-                         "subject": "computer science"}]}]
+PERIODS = [
+    {
+        "start": "2023-01-01",
+        "end": "2035-12-31",
+        "credits": [
+            {"level": "Lower-Division Baccalaureate/Associate Degree", "hours": 3, "subject": "computer science"}
+        ],
+    }
+]
 
 
 def build_store(path: Path, size: int, seed: int) -> dict[str, str]:
@@ -66,12 +72,27 @@ def build_store(path: Path, size: int, seed: int) -> dict[str, str]:
     rng = random.Random(f"{seed}-{size}")
     n_orgs = max(40, min(400, size // 100))
     exhibits = make_exhibits(rng, size, make_orgs(rng, n_orgs))
-    records = [{"cid": e.key, "ace_id": f"ACE-{i:06d}", "organization": e.org, "title": e.name,
-                "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?cid={e.key}", "periods": PERIODS}
-               for i, e in enumerate(exhibits)]
-    programs = [{"program_id": f"P{i:05d}", "slug": f"program-{i}", "title": e.name, "partner": e.org,
-                 "url": f"https://www.coursera.org/specializations/program-{i}"}
-                for i, e in enumerate(rng.sample(exhibits, 500))]
+    records = [
+        {
+            "cid": e.key,
+            "ace_id": f"ACE-{i:06d}",
+            "organization": e.org,
+            "title": e.name,
+            "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?cid={e.key}",
+            "periods": PERIODS,
+        }
+        for i, e in enumerate(exhibits)
+    ]
+    programs = [
+        {
+            "program_id": f"P{i:05d}",
+            "slug": f"program-{i}",
+            "title": e.name,
+            "partner": e.org,
+            "url": f"https://www.coursera.org/specializations/program-{i}",
+        }
+        for i, e in enumerate(rng.sample(exhibits, 500))
+    ]
 
     engine = open_engine(f"sqlite:///{path}")
     ace = begin_run(engine, "ace", "https://www.acenet.edu")
@@ -89,10 +110,14 @@ def build_store(path: Path, size: int, seed: int) -> dict[str, str]:
     unique = {}
     for e in exhibits:
         unique.setdefault(e.name, []).append(e)
-    exact = next(e.name for e in exhibits if e.org not in VENDORS and len(unique[e.name]) == 1
-                 and len(e.name.split()) >= 4 and "Introduction" in e.name)
-    vendor = next(e.name for e in exhibits
-                  if e.org in VENDORS and len(unique[e.name]) == 1 and e.name.startswith(e.org))
+    exact = next(
+        e.name
+        for e in exhibits
+        if e.org not in VENDORS and len(unique[e.name]) == 1 and len(e.name.split()) >= 4 and "Introduction" in e.name
+    )
+    vendor = next(
+        e.name for e in exhibits if e.org in VENDORS and len(unique[e.name]) == 1 and e.name.startswith(e.org)
+    )
     near = exact.replace("Introduction", "Intro", 1)
     return {"exact": exact, "vendor": vendor, "near": near}
 
@@ -124,8 +149,7 @@ def p90(values: list[float]) -> float:
 
 def imported_modules(argv: list[str], env: dict[str, str]) -> tuple[list[tuple[int, str]], set[str]]:
     """(cumulative us, module) of the top-level imports of ``argv`` run with -X importtime, and every module."""
-    result = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env=env, cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run([argv[0], "-X", "importtime", *argv[1:]], env=env, cwd=ROOT, capture_output=True, text=True)
     top, every = [], set()
     for line in result.stderr.splitlines():
         if not line.startswith("import time:") or "cumulative" in line:
@@ -158,33 +182,42 @@ def _bench(workdir: Path, names: dict[str, str], size: int, repeats: int, seed: 
     env = {**os.environ, "HOME": str(workdir), "COLUMNS": "120", "PYTHONDONTWRITEBYTECODE": "0"}
     for key in ("ACEWATCH_CONFIG", "ACEWATCH_DB"):
         env.pop(key, None)
-    module = [python, "-m", "monitor.cli"]
+    module = [python, "-m", "acewatch.cli"]
     commands = {
         "python -c pass": [python, "-c", "pass"],
         'python -c "import sqlmodel"': [python, "-c", "import sqlmodel"],
-        "check EXACT (python -m monitor.cli)": [*module, "--db", db, "check", names["exact"]],
-        "check EXACT --json (python -m monitor.cli)": [*module, "--db", db, "check", names["exact"], "--json"],
+        "check EXACT (python -m acewatch.cli)": [*module, "--db", db, "check", names["exact"]],
+        "check EXACT --json (python -m acewatch.cli)": [*module, "--db", db, "check", names["exact"], "--json"],
     }
     if entry:
         commands["check EXACT (acewatch entry point)"] = [entry, "--db", db, "check", names["exact"]]
         commands["check EXACT --json (acewatch entry point)"] = [entry, "--db", db, "check", names["exact"], "--json"]
     commands["check NEAR --json (one word off)"] = [*module, "--db", db, "check", names["near"], "--json"]
     commands["check VENDOR --json (vendor's pool)"] = [*module, "--db", db, "check", names["vendor"], "--json"]
-    commands["check EXACT --json, no name index (fallback)"] = [*module, "--db", old_db, "check", names["exact"],
-                                                               "--json"]
+    commands["check EXACT --json, no name index (fallback)"] = [
+        *module,
+        "--db",
+        old_db,
+        "check",
+        names["exact"],
+        "--json",
+    ]
     expected = {"EXACT": 0, "VENDOR": 0, "NEAR": 1}
     for label, argv in commands.items():  # warm the page cache and .pyc files; check the answers
         result = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True)
         want = next((code for word, code in expected.items() if f"check {word}" in label), 0)
         if result.returncode != want:
-            raise SystemExit(f"{label}: exit {result.returncode}, expected {want}\n"
-                             f"{result.stderr}{result.stdout[:500]}")
+            raise SystemExit(
+                f"{label}: exit {result.returncode}, expected {want}\n{result.stderr}{result.stdout[:500]}"
+            )
 
     times = measure(commands, env, repeats)
     base = statistics.median(times["python -c pass"])
     heavy = statistics.median(times['python -c "import sqlmodel"'])
-    print(f"\n## acewatch check start-up: fresh process, SQLite store with {size:,} ACE exhibits "
-          f"(seed {seed}, {repeats} runs each, interleaved)\n")
+    print(
+        f"\n## acewatch check start-up: fresh process, SQLite store with {size:,} ACE exhibits "
+        f"(seed {seed}, {repeats} runs each, interleaved)\n"
+    )
     print(f"EXACT  = {names['exact']!r} (no vendor: all {size:,} names searched)")
     print(f"NEAR   = {names['near']!r}")
     print(f"VENDOR = {names['vendor']!r}\n")
@@ -197,20 +230,26 @@ def _bench(workdir: Path, names: dict[str, str], size: int, repeats: int, seed: 
         if label.startswith("check") and "fallback" not in label:
             verdict = "yes" if median < TARGET_SECONDS else "NO"
             ok &= median < TARGET_SECONDS
-        print(f"| {label} | {median * 1000:.0f} ms | {p90(values) * 1000:.0f} ms | {median / base:.1f}x | "
-              f"{median / heavy:.2f}x | {verdict} |")
+        print(
+            f"| {label} | {median * 1000:.0f} ms | {p90(values) * 1000:.0f} ms | {median / base:.1f}x | "
+            f"{median / heavy:.2f}x | {verdict} |"
+        )
 
-    top, every = imported_modules(commands["check EXACT --json (python -m monitor.cli)"], env)
+    top, every = imported_modules(commands["check EXACT --json (python -m acewatch.cli)"], env)
     bad = sorted(m for m in every if m.split(".")[0] in FORBIDDEN)
     rich = any(m.split(".")[0] == "rich" for m in every)
-    print(f"\n`-X importtime` of check --json: {len(every)} modules; forbidden "
-          f"({', '.join(FORBIDDEN)}): {', '.join(bad) if bad else 'none'}; "
-          f"rich: {'imported' if rich else 'not imported'}")
+    print(
+        f"\n`-X importtime` of check --json: {len(every)} modules; forbidden "
+        f"({', '.join(FORBIDDEN)}): {', '.join(bad) if bad else 'none'}; "
+        f"rich: {'imported' if rich else 'not imported'}"
+    )
     print("largest top-level imports: " + ", ".join(f"{name} {us / 1000:.1f} ms" for us, name in top[:6]))
-    text_top, text_every = imported_modules(commands["check EXACT (python -m monitor.cli)"], env)
+    text_top, text_every = imported_modules(commands["check EXACT (python -m acewatch.cli)"], env)
     text_bad = sorted(m for m in text_every if m.split(".")[0] in FORBIDDEN)
-    print(f"`-X importtime` of check (text): {len(text_every)} modules; forbidden: "
-          f"{', '.join(text_bad) if text_bad else 'none'}")
+    print(
+        f"`-X importtime` of check (text): {len(text_every)} modules; forbidden: "
+        f"{', '.join(text_bad) if text_bad else 'none'}"
+    )
     met = ok and not bad and not text_bad
     print(f"\ntarget: every check median < {TARGET_SECONDS} s, nothing heavy imported: {'met' if met else 'MISSED'}")
     return met

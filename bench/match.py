@@ -41,57 +41,274 @@ NAIVE_SAMPLE = 50
 # Vocabulary
 # --------------------------------------------------------------------------
 
-VENDORS = ["Google", "IBM", "Meta", "Microsoft", "Salesforce", "AWS", "Intuit", "Adobe", "SAS",
-           "DeepLearning.AI", "Oracle", "Cisco", "SAP", "Atlassian", "Autodesk", "HubSpot",
-           "MongoDB", "Databricks", "NVIDIA", "VMware", "Splunk", "Fortinet"]
-VENDOR_VARIANTS = {"Google": "Google LLC", "IBM": "IBM Corporation", "Meta": "Meta Platforms, Inc.",
-                   "Microsoft": "Microsoft Corporation", "AWS": "Amazon Web Services"}
-PLACES = ["Michigan", "Illinois", "Colorado", "Arizona", "Virginia", "Pennsylvania", "Toronto",
-          "London", "California", "Minnesota", "Maryland", "Washington", "Georgia", "Texas",
-          "Florida", "Ohio", "Kentucky", "Iowa", "Utah", "Oregon", "Boston", "Chicago", "Denver",
-          "Houston", "Geneva", "Melbourne", "Sydney", "Delhi", "Tokyo", "Seoul", "Madrid", "Milan",
-          "Leiden", "Edinburgh", "Manchester", "Copenhagen", "Hong Kong", "Singapore", "Duke", "Rice"]
-WORDS = ["Summit", "Pinnacle", "Bright", "Apex", "Keystone", "Northstar", "Riverbend", "Cedar",
-         "Harbor", "Beacon", "Vertex", "Crescent", "Atlas", "Lumen", "Meridian", "Orbit"]
-SUBJECTS = [
-    "Data Analytics", "Data Science", "Data Engineering", "Data Visualization", "Data Analysis",
-    "Project Management", "Program Management", "Agile Project Management", "Cybersecurity",
-    "Cloud Computing", "Cloud Security", "Network Security", "IT Support", "IT Automation",
-    "UX Design", "UI Design", "Graphic Design", "Digital Marketing & E-commerce", "Social Media Marketing",
-    "Marketing Analytics", "Business Analytics", "Business Intelligence", "Financial Accounting",
-    "Managerial Accounting", "Corporate Finance", "Financial Modeling", "Supply Chain Management",
-    "Operations Management", "Human Resource Management", "Machine Learning", "Deep Learning",
-    "Artificial Intelligence", "Generative AI", "Natural Language Processing", "Computer Vision",
-    "Python Programming", "Java Programming", "Web Development", "Front-End Development",
-    "Back-End Development", "Full-Stack Development", "Mobile App Development", "iOS Development",
-    "Android Development", "Database Administration", "SQL for Data Science", "Software Testing",
-    "DevOps", "Site Reliability Engineering", "Blockchain Fundamentals", "Healthcare Informatics",
-    "Public Health", "Epidemiology", "Psychology", "Sociology", "Microeconomics", "Macroeconomics",
-    "Statistics", "Calculus", "Linear Algebra", "Business Writing", "Public Speaking", "Negotiation",
-    "Leadership", "Entrepreneurship", "Sales Operations", "Customer Success", "Bookkeeping",
-    "Tax Preparation", "Technical Writing", "Instructional Design", "Game Design", "3D Modeling",
-    "Embedded Systems", "Quantum Computing", "Robotics", "Sustainability", "Climate Science",
+VENDORS = [
+    "Google",
+    "IBM",
+    "Meta",
+    "Microsoft",
+    "Salesforce",
+    "AWS",
+    "Intuit",
+    "Adobe",
+    "SAS",
+    "DeepLearning.AI",
+    "Oracle",
+    "Cisco",
+    "SAP",
+    "Atlassian",
+    "Autodesk",
+    "HubSpot",
+    "MongoDB",
+    "Databricks",
+    "NVIDIA",
+    "VMware",
+    "Splunk",
+    "Fortinet",
 ]
-PREFIXES = ["Introduction to", "Foundations of", "Fundamentals of", "Principles of", "Advanced",
-            "Applied", "Essentials of", "Topics in", "Strategic", "Modern"]
-AUDIENCES = ["Everyone", "Business", "Beginners", "Managers", "Healthcare", "Engineers",
-             "Non-Profits", "Educators", "Small Business", "Executives", "Developers", "Finance"]
-SUBTOPICS = ["Tools and Techniques", "Concepts and Practice", "A Practical Approach", "Theory and Practice",
-             "Methods and Applications", "Getting Started", "Case Studies", "The Basics",
-             "Strategy and Execution", "From Zero to Hero", "Core Skills", "Hands-On Projects"]
-TOOLS = ["Python", "R", "Excel", "SQL", "Tableau", "Power BI", "Java", "JavaScript", "React",
-         "TensorFlow", "PyTorch", "Kubernetes", "Docker", "Spark", "Linux", "Git"]
-ROLES = ["Analyst", "Developer", "Engineer", "Specialist", "Associate", "Administrator",
-         "Architect", "Technician", "Professional", "Practitioner", "Manager", "Designer"]
+VENDOR_VARIANTS = {
+    "Google": "Google LLC",
+    "IBM": "IBM Corporation",
+    "Meta": "Meta Platforms, Inc.",
+    "Microsoft": "Microsoft Corporation",
+    "AWS": "Amazon Web Services",
+}
+PLACES = [
+    "Michigan",
+    "Illinois",
+    "Colorado",
+    "Arizona",
+    "Virginia",
+    "Pennsylvania",
+    "Toronto",
+    "London",
+    "California",
+    "Minnesota",
+    "Maryland",
+    "Washington",
+    "Georgia",
+    "Texas",
+    "Florida",
+    "Ohio",
+    "Kentucky",
+    "Iowa",
+    "Utah",
+    "Oregon",
+    "Boston",
+    "Chicago",
+    "Denver",
+    "Houston",
+    "Geneva",
+    "Melbourne",
+    "Sydney",
+    "Delhi",
+    "Tokyo",
+    "Seoul",
+    "Madrid",
+    "Milan",
+    "Leiden",
+    "Edinburgh",
+    "Manchester",
+    "Copenhagen",
+    "Hong Kong",
+    "Singapore",
+    "Duke",
+    "Rice",
+]
+WORDS = [
+    "Summit",
+    "Pinnacle",
+    "Bright",
+    "Apex",
+    "Keystone",
+    "Northstar",
+    "Riverbend",
+    "Cedar",
+    "Harbor",
+    "Beacon",
+    "Vertex",
+    "Crescent",
+    "Atlas",
+    "Lumen",
+    "Meridian",
+    "Orbit",
+]
+SUBJECTS = [
+    "Data Analytics",
+    "Data Science",
+    "Data Engineering",
+    "Data Visualization",
+    "Data Analysis",
+    "Project Management",
+    "Program Management",
+    "Agile Project Management",
+    "Cybersecurity",
+    "Cloud Computing",
+    "Cloud Security",
+    "Network Security",
+    "IT Support",
+    "IT Automation",
+    "UX Design",
+    "UI Design",
+    "Graphic Design",
+    "Digital Marketing & E-commerce",
+    "Social Media Marketing",
+    "Marketing Analytics",
+    "Business Analytics",
+    "Business Intelligence",
+    "Financial Accounting",
+    "Managerial Accounting",
+    "Corporate Finance",
+    "Financial Modeling",
+    "Supply Chain Management",
+    "Operations Management",
+    "Human Resource Management",
+    "Machine Learning",
+    "Deep Learning",
+    "Artificial Intelligence",
+    "Generative AI",
+    "Natural Language Processing",
+    "Computer Vision",
+    "Python Programming",
+    "Java Programming",
+    "Web Development",
+    "Front-End Development",
+    "Back-End Development",
+    "Full-Stack Development",
+    "Mobile App Development",
+    "iOS Development",
+    "Android Development",
+    "Database Administration",
+    "SQL for Data Science",
+    "Software Testing",
+    "DevOps",
+    "Site Reliability Engineering",
+    "Blockchain Fundamentals",
+    "Healthcare Informatics",
+    "Public Health",
+    "Epidemiology",
+    "Psychology",
+    "Sociology",
+    "Microeconomics",
+    "Macroeconomics",
+    "Statistics",
+    "Calculus",
+    "Linear Algebra",
+    "Business Writing",
+    "Public Speaking",
+    "Negotiation",
+    "Leadership",
+    "Entrepreneurship",
+    "Sales Operations",
+    "Customer Success",
+    "Bookkeeping",
+    "Tax Preparation",
+    "Technical Writing",
+    "Instructional Design",
+    "Game Design",
+    "3D Modeling",
+    "Embedded Systems",
+    "Quantum Computing",
+    "Robotics",
+    "Sustainability",
+    "Climate Science",
+]
+PREFIXES = [
+    "Introduction to",
+    "Foundations of",
+    "Fundamentals of",
+    "Principles of",
+    "Advanced",
+    "Applied",
+    "Essentials of",
+    "Topics in",
+    "Strategic",
+    "Modern",
+]
+AUDIENCES = [
+    "Everyone",
+    "Business",
+    "Beginners",
+    "Managers",
+    "Healthcare",
+    "Engineers",
+    "Non-Profits",
+    "Educators",
+    "Small Business",
+    "Executives",
+    "Developers",
+    "Finance",
+]
+SUBTOPICS = [
+    "Tools and Techniques",
+    "Concepts and Practice",
+    "A Practical Approach",
+    "Theory and Practice",
+    "Methods and Applications",
+    "Getting Started",
+    "Case Studies",
+    "The Basics",
+    "Strategy and Execution",
+    "From Zero to Hero",
+    "Core Skills",
+    "Hands-On Projects",
+]
+TOOLS = [
+    "Python",
+    "R",
+    "Excel",
+    "SQL",
+    "Tableau",
+    "Power BI",
+    "Java",
+    "JavaScript",
+    "React",
+    "TensorFlow",
+    "PyTorch",
+    "Kubernetes",
+    "Docker",
+    "Spark",
+    "Linux",
+    "Git",
+]
+ROLES = [
+    "Analyst",
+    "Developer",
+    "Engineer",
+    "Specialist",
+    "Associate",
+    "Administrator",
+    "Architect",
+    "Technician",
+    "Professional",
+    "Practitioner",
+    "Manager",
+    "Designer",
+]
 LEVELS = ["I", "II", "III", "Part 1", "Part 2", "Level 1", "Level 2"]
 CREDENTIALS = ["", "", "", " Professional Certificate", " Specialization", " Certificate"]
 ONE_WORD_SWAPS = {
-    "Developer": "Development", "Development": "Developer", "Analytics": "Analysis",
-    "Analysis": "Analytics", "Analyst": "Analytics", "Introduction": "Intro", "Fundamentals": "Foundations",
-    "Foundations": "Fundamentals", "Management": "Manager", "Manager": "Management",
-    "Engineering": "Engineer", "Engineer": "Engineering", "Design": "Designer", "Designer": "Design",
-    "Marketing": "Marketer", "Science": "Sciences", "Programming": "Coding", "Security": "Safety",
-    "Advanced": "Intermediate", "Applied": "Practical", "Essentials": "Basics", "Business": "Enterprise",
+    "Developer": "Development",
+    "Development": "Developer",
+    "Analytics": "Analysis",
+    "Analysis": "Analytics",
+    "Analyst": "Analytics",
+    "Introduction": "Intro",
+    "Fundamentals": "Foundations",
+    "Foundations": "Fundamentals",
+    "Management": "Manager",
+    "Manager": "Management",
+    "Engineering": "Engineer",
+    "Engineer": "Engineering",
+    "Design": "Designer",
+    "Designer": "Design",
+    "Marketing": "Marketer",
+    "Science": "Sciences",
+    "Programming": "Coding",
+    "Security": "Safety",
+    "Advanced": "Intermediate",
+    "Applied": "Practical",
+    "Essentials": "Basics",
+    "Business": "Enterprise",
 }
 
 
@@ -167,7 +384,7 @@ def make_exhibits(rng: random.Random, size: int, orgs: list[str]) -> list[Candid
 class Title:
     program: Candidate
     truth: str | None  # exhibit key, None when no counterpart exists
-    expected: str      # expected verdict ("none" means: anything but exact/equivalent)
+    expected: str  # expected verdict ("none" means: anything but exact/equivalent)
     hazard: str
 
 
@@ -212,12 +429,20 @@ def _word_hazard(rng: random.Random, name: str, hazard: str) -> str | None:
     raise ValueError(hazard)
 
 
-HAZARDS = [("exact", 0.30), ("typographic", 0.15), ("suffix", 0.15), ("version", 0.10),
-           ("and", 0.08), ("colon", 0.07), ("word", 0.15)]
+HAZARDS = [
+    ("exact", 0.30),
+    ("typographic", 0.15),
+    ("suffix", 0.15),
+    ("version", 0.10),
+    ("and", 0.08),
+    ("colon", 0.07),
+    ("word", 0.15),
+]
 
 
-def make_titles(rng: random.Random, exhibits: list[Candidate], orgs: list[str],
-                extra_orgs: list[str], n: int) -> list[Title]:
+def make_titles(
+    rng: random.Random, exhibits: list[Candidate], orgs: list[str], extra_orgs: list[str], n: int
+) -> list[Title]:
     """``n`` Coursera titles: half derived from exhibits (with hazards), half with no counterpart."""
     at_org: dict[tuple[str, str], Candidate] = {(e.org, normalize(e.name).text): e for e in exhibits}
     titles: list[Title] = []
@@ -268,15 +493,20 @@ def score_matches(titles: list[Title], matches) -> dict:
     with_truth = [(t, m) for t, m in zip(titles, matches) if t.truth is not None]
     without = [(t, m) for t, m in zip(titles, matches) if t.truth is None]
     top1 = sum(m.exhibit is not None and m.exhibit.key == t.truth for t, m in with_truth)
-    verdict_ok = sum(m.exhibit is not None and m.exhibit.key == t.truth and m.verdict == t.expected
-                     for t, m in with_truth)
-    wrong_exact = sum(m.verdict in ("exact", "equivalent") and (m.exhibit is None or m.exhibit.key != t.truth)
-                      for t, m in zip(titles, matches))
+    verdict_ok = sum(
+        m.exhibit is not None and m.exhibit.key == t.truth and m.verdict == t.expected for t, m in with_truth
+    )
+    wrong_exact = sum(
+        m.verdict in ("exact", "equivalent") and (m.exhibit is None or m.exhibit.key != t.truth)
+        for t, m in zip(titles, matches)
+    )
     missed_exact = sum(t.expected == "exact" and m.verdict != "exact" for t, m in with_truth)
     none_as_none = sum(m.verdict == "none" for _, m in without)
     return {
-        "top1": top1 / len(with_truth), "verdict_ok": verdict_ok / len(with_truth),
-        "wrong_exact": wrong_exact, "missed_exact": missed_exact,
+        "top1": top1 / len(with_truth),
+        "verdict_ok": verdict_ok / len(with_truth),
+        "wrong_exact": wrong_exact,
+        "missed_exact": missed_exact,
         "none_share": none_as_none / max(1, len(without)),
         "with_truth": with_truth,
     }
@@ -321,8 +551,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--titles", type=int, default=N_TITLES)
     ap.add_argument("--no-naive", action="store_true", help="skip the naive loop")
-    ap.add_argument("--check-startup", action="store_true",
-                    help="only time `acewatch check` start-up (bench/check_startup.py: 40k exhibits)")
+    ap.add_argument(
+        "--check-startup",
+        action="store_true",
+        help="only time `acewatch check` start-up (bench/check_startup.py: 40k exhibits)",
+    )
     args = ap.parse_args(argv)
     if args.check_startup:
         raise SystemExit(0 if bench_check_startup(seed=args.seed) else 1)
@@ -348,15 +581,19 @@ def main(argv: list[str] | None = None) -> None:
             detail = ", ".join(f"{h} {sum(v) / len(v):.3f}" for h, v in sorted(by_hazard.items()))
 
     print(f"\n## Catalog matching: {args.titles:,} Coursera titles x ACE exhibits (seed {args.seed}, 2 workers)\n")
-    print("| ACE exhibits | orgs | match_catalog | top-1 | top-1 + verdict | wrong exact/equiv | "
-          "missed exact | no-counterpart -> none | naive thefuzz (extrap.) | naive top-1 | speed-up |")
+    print(
+        "| ACE exhibits | orgs | match_catalog | top-1 | top-1 + verdict | wrong exact/equiv | "
+        "missed exact | no-counterpart -> none | naive thefuzz (extrap.) | naive top-1 | speed-up |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for size, n_orgs, secs, q, naive_secs, naive_top1 in rows:
         naive = f"{naive_secs:,.0f} s (n={NAIVE_SAMPLE})" if naive_secs else "-"
         ntop = f"{naive_top1:.2f}" if naive_top1 is not None else "-"
         speed = f"{naive_secs / secs:,.0f}x" if naive_secs else "-"
-        print(f"| {size:,} | {n_orgs} | {secs:.2f} s | {q['top1']:.3f} | {q['verdict_ok']:.3f} | "
-              f"{q['wrong_exact']} | {q['missed_exact']} | {q['none_share']:.2f} | {naive} | {ntop} | {speed} |")
+        print(
+            f"| {size:,} | {n_orgs} | {secs:.2f} s | {q['top1']:.3f} | {q['verdict_ok']:.3f} | "
+            f"{q['wrong_exact']} | {q['missed_exact']} | {q['none_share']:.2f} | {naive} | {ntop} | {speed} |"
+        )
     print(f"\ntop-1 + verdict by hazard (largest size): {detail}")
     print(
         "\ncolumns: top-1 = the intended exhibit ranked first, over titles WITH a counterpart; "

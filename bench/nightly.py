@@ -3,7 +3,7 @@
 Run:  python bench/nightly.py [--nights 3]
 
 On the bundled fixture site (ETags on; Coursera program pages listed in sitemaps with <lastmod>)
-it runs real cycles (`monitor.cycle.run_cycle`: crawl child, store, judge) and reports for each
+it runs real cycles (`acewatch.cycle.run_cycle`: crawl child, store, judge) and reports for each
 kind of night the requests the sites answered, the body bytes they sent and the crawl's pages/s:
 
 * full, no cache   ([crawl] cache_dir = "off": every page fetched whole, nothing stored)
@@ -28,8 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from acewatch.cycle import run_cycle  # noqa: E402
 from fixtures.server import FixtureSite  # noqa: E402
-from monitor.cycle import run_cycle  # noqa: E402
 from store.database import open_engine  # noqa: E402
 from tests.support import site_config  # noqa: E402
 
@@ -41,9 +41,14 @@ def night(site, config, engine) -> dict:
     seconds = time.monotonic() - started
     pages = sum(run.pages for run in report.runs.values())
     requests = site.requests
-    return {"requests": len(requests), "not_modified": sum(1 for r in requests if r[3] == 304),
-            "bytes": site.bytes_sent - sent, "pages": pages, "seconds": seconds,
-            "healthy": report.healthy}
+    return {
+        "requests": len(requests),
+        "not_modified": sum(1 for r in requests if r[3] == 304),
+        "bytes": site.bytes_sent - sent,
+        "pages": pages,
+        "seconds": seconds,
+        "healthy": report.healthy,
+    }
 
 
 def measure(nights: int) -> dict[str, list[dict]]:
@@ -70,14 +75,18 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(args.nights)
     base = {key: statistics.median(r[key] for r in results["full, no cache"]) for key in ("requests", "bytes")}
     base_rate = statistics.median(r["pages"] / r["seconds"] for r in results["full, no cache"])
-    print(f"{'night':<16} {'requests':>9} {'304s':>6} {'body bytes':>12} {'bytes ratio':>12} "
-          f"{'pages/s':>8} {'rate ratio':>11}")
+    print(
+        f"{'night':<16} {'requests':>9} {'304s':>6} {'body bytes':>12} {'bytes ratio':>12} "
+        f"{'pages/s':>8} {'rate ratio':>11}"
+    )
     for kind, runs in results.items():
         requests = statistics.median(r["requests"] for r in runs)
         bytes_ = statistics.median(r["bytes"] for r in runs)
         rate = statistics.median(r["pages"] / r["seconds"] for r in runs)
-        print(f"{kind:<16} {requests:>9.0f} {statistics.median(r['not_modified'] for r in runs):>6.0f} "
-              f"{bytes_:>12,.0f} {bytes_ / base['bytes']:>12.3f} {rate:>8.1f} {rate / base_rate:>11.2f}")
+        print(
+            f"{kind:<16} {requests:>9.0f} {statistics.median(r['not_modified'] for r in runs):>6.0f} "
+            f"{bytes_:>12,.0f} {bytes_ / base['bytes']:>12.3f} {rate:>8.1f} {rate / base_rate:>11.2f}"
+        )
     unhealthy = [kind for kind, runs in results.items() if not all(r["healthy"] for r in runs)]
     if unhealthy:
         print(f"unhealthy nights: {unhealthy}")

@@ -35,8 +35,9 @@ TARGET = 1.5  # issue 12: no more than 1.5x the old parser's cost a page
 
 def old_parser(base: str):
     """The parser as it was at `base`, loaded under another module name."""
-    source = subprocess.run(["git", "show", f"{base}:crawler/parsing/ace.py"], cwd=ROOT, check=True,
-                            capture_output=True).stdout
+    source = subprocess.run(
+        ["git", "show", f"{base}:crawler/parsing/ace.py"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
     path = Path(tempfile.mkdtemp()) / "ace_at_base.py"
     path.write_bytes(source)
     spec = importlib.util.spec_from_file_location("ace_at_base", path)
@@ -73,8 +74,9 @@ def per_page_ms(parser, bodies: list[bytes]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--base", default="655f655",
-                        help="commit whose parser is the 'before' (default: issue 12's base)")
+    parser.add_argument(
+        "--base", default="655f655", help="commit whose parser is the 'before' (default: issue 12's base)"
+    )
     parser.add_argument("--pages", type=int, default=400)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()

@@ -32,45 +32,93 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.reliability.scenarios import (FAULT_SCENARIOS, copy_baseline, run_crash_scenario,  # noqa: E402
-                                         run_fault_scenario, start_env, stop_env)
+from tests.reliability.scenarios import (  # noqa: E402
+    FAULT_SCENARIOS,
+    copy_baseline,
+    run_crash_scenario,
+    run_fault_scenario,
+    start_env,
+    stop_env,
+)
 
 
 def fault_row(outcome) -> dict:
-    return {"scenario": outcome.name, "runs": outcome.runs,
-            "faulted": "/".join(outcome.faulted.get(s, "-") for s in ("ace", "coursera")),
-            "false_events": len(outcome.false_events), "data_lost": outcome.data_lost,
-            "liveness": f"{len(outcome.late)} late, {len(outcome.missed)} never",
-            "duplicate_alerts": outcome.duplicate_alerts, "lost_alerts": outcome.lost_alerts,
-            "recovered": outcome.recovered, "seconds": round(outcome.seconds, 1),
-            "details": {"false": outcome.false_events, "missed": outcome.missed, "late": outcome.late,
-                        "rows": outcome.rows_lost,
-                        "disallowed": outcome.disallowed, "health": outcome.health}}
+    return {
+        "scenario": outcome.name,
+        "runs": outcome.runs,
+        "faulted": "/".join(outcome.faulted.get(s, "-") for s in ("ace", "coursera")),
+        "false_events": len(outcome.false_events),
+        "data_lost": outcome.data_lost,
+        "liveness": f"{len(outcome.late)} late, {len(outcome.missed)} never",
+        "duplicate_alerts": outcome.duplicate_alerts,
+        "lost_alerts": outcome.lost_alerts,
+        "recovered": outcome.recovered,
+        "seconds": round(outcome.seconds, 1),
+        "details": {
+            "false": outcome.false_events,
+            "missed": outcome.missed,
+            "late": outcome.late,
+            "rows": outcome.rows_lost,
+            "disallowed": outcome.disallowed,
+            "health": outcome.health,
+        },
+    }
 
 
 def crash_row(outcome) -> dict:
     killed = [s for s in outcome.steps if s.hit]
     inconsistent = sum(len(s.problems) for s in outcome.steps)
-    return {"scenario": f"crash kills, {outcome.backend}", "runs": len(outcome.steps),
-            "faulted": f"{sum(s.killed for s in killed)} killed", "false_events": len(outcome.false_events),
-            "liveness": f"{len(outcome.missed)} never",
-            "data_lost": outcome.data_lost + inconsistent, "duplicate_alerts": outcome.duplicate_alerts,
-            "lost_alerts": outcome.lost_alerts, "recovered": outcome.recovered, "seconds": round(outcome.seconds, 1),
-            "steps": [{"plan": s.plan, "hit": s.hit, "exit": s.exit_code, "problems": s.problems, "note": s.note}
-                      for s in outcome.steps],
-            "details": {"false": outcome.false_events, "missed": outcome.missed, "rows": outcome.rows_lost,
-                        "spurious_health": outcome.spurious_health, "sending_left": outcome.sending_left,
-                        "window_resends": outcome.window_resends}}
+    return {
+        "scenario": f"crash kills, {outcome.backend}",
+        "runs": len(outcome.steps),
+        "faulted": f"{sum(s.killed for s in killed)} killed",
+        "false_events": len(outcome.false_events),
+        "liveness": f"{len(outcome.missed)} never",
+        "data_lost": outcome.data_lost + inconsistent,
+        "duplicate_alerts": outcome.duplicate_alerts,
+        "lost_alerts": outcome.lost_alerts,
+        "recovered": outcome.recovered,
+        "seconds": round(outcome.seconds, 1),
+        "steps": [
+            {"plan": s.plan, "hit": s.hit, "exit": s.exit_code, "problems": s.problems, "note": s.note}
+            for s in outcome.steps
+        ],
+        "details": {
+            "false": outcome.false_events,
+            "missed": outcome.missed,
+            "rows": outcome.rows_lost,
+            "spurious_health": outcome.spurious_health,
+            "sending_left": outcome.sending_left,
+            "window_resends": outcome.window_resends,
+        },
+    }
 
 
-COLUMNS = [("scenario", 34), ("runs", 5), ("faulted run (ace/coursera)", 27), ("false events", 12),
-           ("liveness (late/never)", 21), ("data lost", 9), ("duplicate alerts", 16), ("recovered", 9),
-           ("seconds", 7)]
+COLUMNS = [
+    ("scenario", 34),
+    ("runs", 5),
+    ("faulted run (ace/coursera)", 27),
+    ("false events", 12),
+    ("liveness (late/never)", 21),
+    ("data lost", 9),
+    ("duplicate alerts", 16),
+    ("recovered", 9),
+    ("seconds", 7),
+]
 
 
 def print_table(rows: list[dict]) -> None:
-    keys = ["scenario", "runs", "faulted", "false_events", "liveness", "data_lost", "duplicate_alerts", "recovered",
-            "seconds"]
+    keys = [
+        "scenario",
+        "runs",
+        "faulted",
+        "false_events",
+        "liveness",
+        "data_lost",
+        "duplicate_alerts",
+        "recovered",
+        "seconds",
+    ]
     print("  ".join(f"{title:<{width}}" if n == 0 else f"{title:>{width}}" for n, (title, width) in enumerate(COLUMNS)))
     print("  ".join("-" * width for _title, width in COLUMNS))
     for row in rows:
@@ -108,30 +156,47 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             stop_env(env)
 
-    print(f"\nacewatch reliability: day 1 -> day 2 through each fault, then recovered "
-          f"({time.monotonic() - started:.0f} s)\n")
+    print(
+        f"\nacewatch reliability: day 1 -> day 2 through each fault, then recovered "
+        f"({time.monotonic() - started:.0f} s)\n"
+    )
     print_table(rows)
     for row in rows:
         if "steps" in row:
             print(f"\n{row['scenario']}: each `acewatch run`, the phase it was killed in, the store check after it")
             for step in row["steps"]:
                 state = "consistent" if not step["problems"] else "; ".join(step["problems"])
-                print(f"  {step['plan']:<48} {step['hit'] or '(ran to the end)':<42} exit {str(step['exit']):>3}  "
-                      f"{state}")
+                print(
+                    f"  {step['plan']:<48} {step['hit'] or '(ran to the end)':<42} exit {str(step['exit']):>3}  {state}"
+                )
             details = row["details"]
-            print(f"  digest killed mid-send (left `sending`, not repeated): cycles {details['sending_left']}; "
-                  f"re-sent once the documented 30-min stale window passed: {details['window_resends']}")
+            print(
+                f"  digest killed mid-send (left `sending`, not repeated): cycles {details['sending_left']}; "
+                f"re-sent once the documented 30-min stale window passed: {details['window_resends']}"
+            )
             if details["spurious_health"]:
-                print(f"  open (monitor/cycle.py): {len(details['spurious_health'])} health event(s) out of turn "
-                      f"after killed runs, e.g. {details['spurious_health'][0]}")
-    bad = [r for r in rows if r["false_events"] or r["data_lost"] or r["duplicate_alerts"] or r["lost_alerts"]
-           or r["details"].get("late") or not r["recovered"]]
+                print(
+                    f"  open (acewatch/cycle.py): {len(details['spurious_health'])} health event(s) out of turn "
+                    f"after killed runs, e.g. {details['spurious_health'][0]}"
+                )
+    bad = [
+        r
+        for r in rows
+        if r["false_events"]
+        or r["data_lost"]
+        or r["duplicate_alerts"]
+        or r["lost_alerts"]
+        or r["details"].get("late")
+        or not r["recovered"]
+    ]
     for row in bad:
         print(f"\nFAILED {row['scenario']}: {json.dumps(row['details'], default=str)[:2000]}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
-    print(f"\n{len(rows) - len(bad)} of {len(rows)} scenarios: 0 false events, 0 changes late or never, 0 data lost, "
-          "0 duplicate alerts, recovered")
+    print(
+        f"\n{len(rows) - len(bad)} of {len(rows)} scenarios: 0 false events, 0 changes late or never, 0 data lost, "
+        "0 duplicate alerts, recovered"
+    )
     return 1 if bad else 0
 
 

@@ -4,7 +4,7 @@
 
 Two measures, both in one run so they compare on the same (shared, noisy) machine:
 
-* crawl: real ACE crawls (`monitor.crawl.crawl_sources`, the crawler child, the store) of the
+* crawl: real ACE crawls (`acewatch.crawl.crawl_sources`, the crawler child, the store) of the
   fixture's organizations: plain site with render = never (plain pages/s), script-filled site with
   render = always (rendered pages/s), and render = auto on both (how many pages it rendered, of
   how many fetched: only those without their values). Rendered pages/s is the pages over what
@@ -26,11 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from acewatch.config import load_config
+from acewatch.crawl import crawl_sources
 from crawler.probe import Renderer, fetch
 from crawler.rendering import chromium_path
 from fixtures.server import FixtureSite
-from monitor.config import load_config
-from monitor.crawl import crawl_sources
 from monitor.notes import rendered_pages
 from store.database import open_engine
 from store.runs import get_run
@@ -46,8 +46,12 @@ def crawl(site: FixtureSite, tmp: Path, render: str, organizations: list[str], n
     run = get_run(engine, crawl_sources(config, engine, ("ace",), "off")["ace"])
     seconds = time.perf_counter() - started
     engine.dispose()
-    return {"seconds": seconds, "pages": run.pages, "rendered": rendered_pages(run.health_report),
-            "records": run.records}
+    return {
+        "seconds": seconds,
+        "pages": run.pages,
+        "rendered": rendered_pages(run.health_report),
+        "records": run.records,
+    }
 
 
 def crawl_figures(site: FixtureSite, tmp: Path, organizations: list[str], rounds: int) -> dict:
@@ -68,8 +72,12 @@ def crawl_figures(site: FixtureSite, tmp: Path, organizations: list[str], rounds
     figures["rendered_pages_per_s"] = round(pages / max(seconds["rendered"] - seconds["plain"], 1e-3), 2)
     for kind in ("auto_plain", "auto_scripted"):
         last = runs[kind][-1]
-        figures[kind] = {"pages": last["pages"], "rendered": last["rendered"], "records": last["records"],
-                         "share_rendered": round(last["rendered"] / max(last["pages"], 1), 3)}
+        figures[kind] = {
+            "pages": last["pages"],
+            "rendered": last["rendered"],
+            "records": last["records"],
+            "share_rendered": round(last["rendered"] / max(last["pages"], 1), 3),
+        }
     return figures
 
 
@@ -89,8 +97,12 @@ def page_figures(site: FixtureSite, executable: str, rounds: int) -> dict:
             assert all(renderer.page(url, agent).ok for url in urls)
             rendered.append(len(urls) / (time.perf_counter() - started))
     plain_rate, rendered_rate = statistics.median(plain), statistics.median(rendered)
-    return {"pages": len(urls), "plain_pages_per_s": round(plain_rate, 1),
-            "rendered_pages_per_s": round(rendered_rate, 1), "plain_over_rendered": round(plain_rate / rendered_rate, 1)}
+    return {
+        "pages": len(urls),
+        "plain_pages_per_s": round(plain_rate, 1),
+        "rendered_pages_per_s": round(rendered_rate, 1),
+        "plain_over_rendered": round(plain_rate / rendered_rate, 1),
+    }
 
 
 def main() -> int:
@@ -107,16 +119,24 @@ def main() -> int:
         crawls = crawl_figures(site, Path(tmp), organizations, args.rounds)
         pages = page_figures(site, executable, args.rounds)
     print(f"crawl of {len(organizations)} organizations ({crawls['pages']} pages), median of {args.rounds}:")
-    print(f"  empty crawl (the child's start-up) {crawls['startup_s']:.2f} s; plain site, render = never "
-          f"{crawls['plain_s']:.2f} s; script-filled site, render = always {crawls['rendered_s']:.2f} s")
-    print(f"  rendering adds {crawls['rendered_s'] - crawls['plain_s']:.2f} s: {crawls['rendered_pages_per_s']} "
-          "rendered pages/s (render_concurrency 2)")
+    print(
+        f"  empty crawl (the child's start-up) {crawls['startup_s']:.2f} s; plain site, render = never "
+        f"{crawls['plain_s']:.2f} s; script-filled site, render = always {crawls['rendered_s']:.2f} s"
+    )
+    print(
+        f"  rendering adds {crawls['rendered_s'] - crawls['plain_s']:.2f} s: {crawls['rendered_pages_per_s']} "
+        "rendered pages/s (render_concurrency 2)"
+    )
     for kind, label in (("auto_plain", "plain site"), ("auto_scripted", "script-filled site")):
         figure = crawls[kind]
-        print(f"  auto on the {label}: {figure['rendered']} of {figure['pages']} pages fetched were rendered "
-              f"({figure['share_rendered']:.0%}), {figure['records']} exhibits stored")
-    print(f"page by page ({pages['pages']} exhibits, one at a time): plain {pages['plain_pages_per_s']} pages/s, "
-          f"rendered {pages['rendered_pages_per_s']} pages/s: plain/rendered {pages['plain_over_rendered']}x")
+        print(
+            f"  auto on the {label}: {figure['rendered']} of {figure['pages']} pages fetched were rendered "
+            f"({figure['share_rendered']:.0%}), {figure['records']} exhibits stored"
+        )
+    print(
+        f"page by page ({pages['pages']} exhibits, one at a time): plain {pages['plain_pages_per_s']} pages/s, "
+        f"rendered {pages['rendered_pages_per_s']} pages/s: plain/rendered {pages['plain_over_rendered']}x"
+    )
     return 0
 
 

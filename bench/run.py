@@ -7,7 +7,7 @@ For each size it generates (seeded, bench/sitegen.py) a synthetic ACE National G
 Coursera catalog of `size` exhibits and `size` programs, serves it on 127.0.0.1 from a
 separate process (bench/server.py), and measures in the same run:
 
-* crawl: pages/s of the real crawl (`monitor.crawl.crawl_sources`: the `crawler.run` child,
+* crawl: pages/s of the real crawl (`acewatch.crawl.crawl_sources`: the `crawler.run` child,
   spiders + parsing + SnapshotPipeline + store) against the baseline spider
   (bench/baseline_crawl.py: the same links, settings and process start, no parsing or storing);
   both as wall time of the crawl child, start-up included. Target: >= 70 % of the baseline.
@@ -21,7 +21,7 @@ separate process (bench/server.py), and measures in the same run:
   Target at 100k: under 0.5 s, memory flat.
 * match: `monitor.matching.match_catalog` of every program against every exhibit (2 workers).
 * memory: max RSS of the crawler child and of the parent (the monitor side of a full run:
-  `crawl_sources` then `monitor.cycle.conclude_cycle`: health gate, matching, events).
+  `crawl_sources` then `acewatch.cycle.conclude_cycle`: health gate, matching, events).
   Target at 100k: under 500 MB each.
 
 Then how each figure grows from the smallest to the largest size, as an exponent
@@ -59,10 +59,34 @@ from bench import sitegen  # noqa: E402
 
 PY = sys.executable
 DEFAULT_PG = os.environ.get("ACEWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
-ACE_COLUMNS = ("run_id", "cid", "ace_id", "organization", "title", "url", "periods", "parse_status", "problem",
-               "content_hash")
-COURSERA_COLUMNS = ("run_id", "program_id", "slug", "variant", "api_name", "title", "partner", "url", "ace_claim",
-                    "ace_credits", "claim_text", "parse_status", "problem", "content_hash")
+ACE_COLUMNS = (
+    "run_id",
+    "cid",
+    "ace_id",
+    "organization",
+    "title",
+    "url",
+    "periods",
+    "parse_status",
+    "problem",
+    "content_hash",
+)
+COURSERA_COLUMNS = (
+    "run_id",
+    "program_id",
+    "slug",
+    "variant",
+    "api_name",
+    "title",
+    "partner",
+    "url",
+    "ace_claim",
+    "ace_credits",
+    "claim_text",
+    "parse_status",
+    "problem",
+    "content_hash",
+)
 
 
 def vm_hwm_mb(pid: int | str = "self") -> float:
@@ -101,7 +125,7 @@ class ChildPeak:
             for pid in self._children():
                 self.peak = max(self.peak, vm_hwm_mb(pid))
 
-    def __enter__(self) -> "ChildPeak":
+    def __enter__(self) -> ChildPeak:
         self.thread.start()
         return self
 
@@ -121,8 +145,12 @@ class Server:
     """bench/server.py in its own process (its own GIL), stopped by closing its stdin."""
 
     def __init__(self, size: int, seed: int):
-        self.proc = subprocess.Popen([PY, str(ROOT / "bench" / "server.py"), "--size", str(size), "--seed", str(seed)],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [PY, str(ROOT / "bench" / "server.py"), "--size", str(size), "--seed", str(seed)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         if not line:
             raise RuntimeError("bench/server.py did not start")
@@ -145,7 +173,7 @@ class Server:
 
 
 def bench_config(db: str, info: dict, home: Path):
-    from monitor.config import load_config
+    from acewatch.config import load_config
 
     config = load_config(db=db, environ={"HOME": str(home)})
     config = config.with_sites({k: info[k] for k in ("ace", "coursera_api", "coursera_site")}, info["organizations"])
@@ -156,13 +184,18 @@ def bench_config(db: str, info: dict, home: Path):
 
 
 def baseline_crawl(info: dict, home: Path) -> dict:
-    from monitor.crawl import crawl_spec
+    from acewatch.crawl import crawl_spec
 
     config = bench_config(f"sqlite:///{home / 'baseline.db'}", info, home)
     spec = crawl_spec(config, {}, ("ace", "coursera"), "off", [])
     t0 = time.perf_counter()
-    done = subprocess.run([PY, str(ROOT / "bench" / "baseline_crawl.py")], input=json.dumps(spec), text=True,
-                          capture_output=True, check=True)
+    done = subprocess.run(
+        [PY, str(ROOT / "bench" / "baseline_crawl.py")],
+        input=json.dumps(spec),
+        text=True,
+        capture_output=True,
+        check=True,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["wall"] = time.perf_counter() - t0
     return result
@@ -170,8 +203,12 @@ def baseline_crawl(info: dict, home: Path) -> dict:
 
 def full_run(info: dict, home: Path, db: str) -> dict:
     """A full run in a worker process: `crawl_sources` (crawler child), then `conclude_cycle`."""
-    done = subprocess.run([PY, str(ROOT / "bench" / "run.py"), "--worker"], text=True, capture_output=True,
-                          input=json.dumps({"info": info, "home": str(home), "db": db}))
+    done = subprocess.run(
+        [PY, str(ROOT / "bench" / "run.py"), "--worker"],
+        text=True,
+        capture_output=True,
+        input=json.dumps({"info": info, "home": str(home), "db": db}),
+    )
     if done.returncode != 0:
         raise RuntimeError(f"full-run worker failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -180,7 +217,7 @@ def full_run(info: dict, home: Path, db: str) -> dict:
 def worker() -> int:
     """Runs in its own process: what `acewatch run` does, measured (stdin: JSON spec, stdout: JSON)."""
     spec = json.load(sys.stdin)
-    from monitor.crawl import crawl_sources
+    from acewatch.crawl import crawl_sources
     from store.database import open_engine
     from store.runs import get_run
 
@@ -194,20 +231,33 @@ def worker() -> int:
     crawl_wall = time.perf_counter() - t0
     child_rss = child.peak
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
-    out = {"crawl_wall": crawl_wall, "child_rss_mb": child_rss, "parent_rss_before_crawl_mb": rss_before,
-           "runs": {s: {"outcome": r.outcome, "pages": r.pages, "records": r.records, "unknown": r.unknown,
-                        "errors": r.errors, "reason": r.finish_reason} for s, r in runs.items()},
-           "child_ru_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-           "parent_rss_after_crawl_mb": vm_hwm_mb()}
+    out = {
+        "crawl_wall": crawl_wall,
+        "child_rss_mb": child_rss,
+        "parent_rss_before_crawl_mb": rss_before,
+        "runs": {
+            s: {
+                "outcome": r.outcome,
+                "pages": r.pages,
+                "records": r.records,
+                "unknown": r.unknown,
+                "errors": r.errors,
+                "reason": r.finish_reason,
+            }
+            for s, r in runs.items()
+        },
+        "child_ru_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "parent_rss_after_crawl_mb": vm_hwm_mb(),
+    }
     try:
-        from monitor.cycle import conclude_cycle
+        from acewatch.cycle import conclude_cycle
 
         t0 = time.perf_counter()
         report = conclude_cycle(config, engine, run_ids)
         out["conclude_wall"] = time.perf_counter() - t0
         out["healthy"] = report.healthy
         out["recommended"] = sum(m["status"] == "recommended" for m in report.matches)
-    except Exception as exc:  # monitor/cycle.py is edited elsewhere: report, do not hide the crawl figures
+    except Exception as exc:  # acewatch/cycle.py is edited elsewhere: report, do not hide the crawl figures
         out["conclude_error"] = f"{type(exc).__name__}: {exc}"
     out["parent_rss_mb"] = vm_hwm_mb()
     engine.dispose()
@@ -235,8 +285,10 @@ def crawl_stage(size: int, seed: int, tmp: Path, rounds: int = 1) -> dict:
             real = full_run(server.info, tmp, f"sqlite:///{tmp / f'acewatch-{n}.db'}")
             reals.append(real)
             costs.append((s1, server.stats(), real["crawl_wall"]))
-            log(f"{size:,}: acewatch {sum(r['pages'] for r in real['runs'].values()):,} pages in "
-                f"{real['crawl_wall']:.1f} s")
+            log(
+                f"{size:,}: acewatch {sum(r['pages'] for r in real['runs'].values()):,} pages in "
+                f"{real['crawl_wall']:.1f} s"
+            )
     finally:
         server.stop()
     base = sorted(bases, key=lambda b: b["wall"])[len(bases) // 2]
@@ -250,10 +302,17 @@ def crawl_stage(size: int, seed: int, tmp: Path, rounds: int = 1) -> dict:
     s1, s2, wall = costs[middle]
     pages = sum(s2["requests"].values()) - sum(s1["requests"].values())
     cpu = s2["cpu_seconds"] - s1["cpu_seconds"]
-    return {"baseline": base, "real": real, "base_pages": base_pages, "real_pages": real_pages,
-            "base_rate": base_pages / base["wall"], "real_rate": real_pages / real["crawl_wall"],
-            "base_walls": [b["wall"] for b in bases], "real_walls": [r["crawl_wall"] for r in reals],
-            "server_real": {"ms_per_page": 1000 * cpu / max(1, pages), "busy": cpu / wall}}
+    return {
+        "baseline": base,
+        "real": real,
+        "base_pages": base_pages,
+        "real_pages": real_pages,
+        "base_rate": base_pages / base["wall"],
+        "real_rate": real_pages / real["crawl_wall"],
+        "base_walls": [b["wall"] for b in bases],
+        "real_walls": [r["crawl_wall"] for r in reals],
+        "server_real": {"ms_per_page": 1000 * cpu / max(1, pages), "busy": cpu / wall},
+    }
 
 
 # --------------------------------------------------------------------------- store
@@ -322,6 +381,7 @@ def store_sqlite(items: dict[str, list[dict]], tmp: Path, repeats: int) -> dict:
                 engine.dispose()
                 path.unlink()
                 return took
+
             return go
 
         def raw() -> float:
@@ -341,8 +401,12 @@ def store_sqlite(items: dict[str, list[dict]], tmp: Path, repeats: int) -> dict:
             path.unlink()
             return took
 
-        out[source] = {"ours": _median(ours(save_snapshot), repeats), "writer": _median(ours(write_streamed), repeats),
-                       "raw": _median(raw, repeats), "prep": row_preparation(items[source], source, repeats)}
+        out[source] = {
+            "ours": _median(ours(save_snapshot), repeats),
+            "writer": _median(ours(write_streamed), repeats),
+            "raw": _median(raw, repeats),
+            "prep": row_preparation(items[source], source, repeats),
+        }
     return out
 
 
@@ -370,6 +434,7 @@ def store_pg(items: dict[str, list[dict]], url: str, repeats: int) -> dict:
                 t0 = time.perf_counter()
                 write(engine, run_id, items[source], {"pages": len(items[source])})
                 return time.perf_counter() - t0
+
             return go
 
         def raw(mode: str):
@@ -385,15 +450,22 @@ def store_pg(items: dict[str, list[dict]], url: str, repeats: int) -> dict:
                                 for row in rows:
                                     copy.write_row(row)
                         else:
-                            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
-                                               f"VALUES ({', '.join(['%s'] * len(columns))})", rows)
+                            cursor.executemany(
+                                f"INSERT INTO {table} ({', '.join(columns)}) "
+                                f"VALUES ({', '.join(['%s'] * len(columns))})",
+                                rows,
+                            )
                     connection.commit()
                     return time.perf_counter() - t0
+
             return go
 
-        out[source] = {"ours": _median(ours(save_snapshot), repeats), "writer": _median(ours(write_streamed), repeats),
-                       "executemany": _median(raw("executemany"), repeats),
-                       "copy": _median(raw("copy"), repeats)}
+        out[source] = {
+            "ours": _median(ours(save_snapshot), repeats),
+            "writer": _median(ours(write_streamed), repeats),
+            "executemany": _median(raw("executemany"), repeats),
+            "copy": _median(raw("copy"), repeats),
+        }
     engine.dispose()
     return out
 
@@ -487,23 +559,34 @@ def growth(xs: list[int], ys: list[float]) -> str:
 def print_report(rows: list[dict], seed: int, pg: bool) -> None:
     print(f"\n## acewatch benchmark (seed {seed}; size = ACE exhibits = Coursera programs; 2 cores)\n")
     print("### crawl: pages/s, real spiders (parse + store) vs a link-following baseline, same settings, same run\n")
-    print("| size | pages | baseline | acewatch | ratio (>= 0.70) | server CPU/page | crawler max RSS | "
-          "parent max RSS | full cycle after crawl |")
+    print(
+        "| size | pages | baseline | acewatch | ratio (>= 0.70) | server CPU/page | crawler max RSS | "
+        "parent max RSS | full cycle after crawl |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         c = r["crawl"]
         real = c["real"]
-        conclude = (f"{real['conclude_wall']:.1f} s" if "conclude_wall" in real
-                    else f"error: {real.get('conclude_error', '?')[:60]}")
+        conclude = (
+            f"{real['conclude_wall']:.1f} s"
+            if "conclude_wall" in real
+            else f"error: {real.get('conclude_error', '?')[:60]}"
+        )
         walls = lambda xs: "/".join(f"{x:.1f}" for x in xs)  # noqa: E731
-        print(f"| {r['label']} | {c['real_pages']:,} | {c['base_rate']:.0f}/s ({walls(c['base_walls'])} s) | "
-              f"{c['real_rate']:.0f}/s ({walls(c['real_walls'])} s) | {c['real_rate'] / c['base_rate']:.2f} | "
-              f"{c['server_real']['ms_per_page']:.2f} ms ({100 * c['server_real']['busy']:.0f}% of a core) | "
-              f"{real['child_rss_mb']:.0f} MB | {real['parent_rss_mb']:.0f} MB | {conclude} |")
-    print("\n### store: save_snapshot and SnapshotWriter (the crawl's path: staged, then copied in key order) "
-          "vs raw executemany / COPY of the same rows (median; rows for the raw writes prepared untimed)\n")
-    head = ("| size | source | row prep (hash + JSON) | SQLite save_snapshot | SnapshotWriter | sqlite3 executemany | "
-            "ratio save (<= 2) | ratio writer |")
+        print(
+            f"| {r['label']} | {c['real_pages']:,} | {c['base_rate']:.0f}/s ({walls(c['base_walls'])} s) | "
+            f"{c['real_rate']:.0f}/s ({walls(c['real_walls'])} s) | {c['real_rate'] / c['base_rate']:.2f} | "
+            f"{c['server_real']['ms_per_page']:.2f} ms ({100 * c['server_real']['busy']:.0f}% of a core) | "
+            f"{real['child_rss_mb']:.0f} MB | {real['parent_rss_mb']:.0f} MB | {conclude} |"
+        )
+    print(
+        "\n### store: save_snapshot and SnapshotWriter (the crawl's path: staged, then copied in key order) "
+        "vs raw executemany / COPY of the same rows (median; rows for the raw writes prepared untimed)\n"
+    )
+    head = (
+        "| size | source | row prep (hash + JSON) | SQLite save_snapshot | SnapshotWriter | sqlite3 executemany | "
+        "ratio save (<= 2) | ratio writer |"
+    )
     sep = "|---|---|---|---|---|---|---|---|"
     if pg:
         head += " PG save_snapshot | SnapshotWriter | psycopg executemany | COPY | ratio save vs COPY (<= 2) | ratio writer |"
@@ -513,12 +596,16 @@ def print_report(rows: list[dict], seed: int, pg: bool) -> None:
     for r in rows:
         for source in ("ace", "coursera"):
             s = r["store_sqlite"][source]
-            line = (f"| {r['label']} | {source} | {s['prep']:.3f} s | {s['ours']:.3f} s | {s['writer']:.3f} s | "
-                    f"{s['raw']:.3f} s | {s['ours'] / s['raw']:.2f} | {s['writer'] / s['raw']:.2f} |")
+            line = (
+                f"| {r['label']} | {source} | {s['prep']:.3f} s | {s['ours']:.3f} s | {s['writer']:.3f} s | "
+                f"{s['raw']:.3f} s | {s['ours'] / s['raw']:.2f} | {s['writer'] / s['raw']:.2f} |"
+            )
             if pg:
                 p = r["store_pg"][source]
-                line += (f" {p['ours']:.3f} s | {p['writer']:.3f} s | {p['executemany']:.3f} s | {p['copy']:.3f} s | "
-                         f"{p['ours'] / p['copy']:.2f} | {p['writer'] / p['copy']:.2f} |")
+                line += (
+                    f" {p['ours']:.3f} s | {p['writer']:.3f} s | {p['executemany']:.3f} s | {p['copy']:.3f} s | "
+                    f"{p['ours'] / p['copy']:.2f} | {p['writer'] / p['copy']:.2f} |"
+                )
             print(line)
     print("\n### diff (snapshot_changes, two snapshots of `size` records, 4 % changed) and match\n")
     print("| size | diff SQLite | diff PostgreSQL | diff heap peak | match_catalog (2 workers) | top-1 |")
@@ -526,15 +613,20 @@ def print_report(rows: list[dict], seed: int, pg: bool) -> None:
     for r in rows:
         d, m = r["diff_sqlite"], r["match"]
         dpg = f"{r['diff_pg']['seconds']:.3f} s" if pg else "-"
-        print(f"| {r['label']} | {d['seconds']:.3f} s | {dpg} | {d['peak_mb']:.1f} MB | {m['seconds']:.2f} s | "
-              f"{m['top1']:.3f} |")
+        print(
+            f"| {r['label']} | {d['seconds']:.3f} s | {dpg} | {d['peak_mb']:.1f} MB | {m['seconds']:.2f} s | "
+            f"{m['top1']:.3f} |"
+        )
     if len(rows) > 1:
         xs = [r["size"] for r in rows]
-        print(f"\n### growth {rows[0]['label']} -> {rows[-1]['label']}: exponent k in figure ~ size^k "
-              "(k <= 1: no faster than linear)\n")
+        print(
+            f"\n### growth {rows[0]['label']} -> {rows[-1]['label']}: exponent k in figure ~ size^k "
+            "(k <= 1: no faster than linear)\n"
+        )
         figures = {
-            "crawl time per page, acewatch": [r["crawl"]["real"]["crawl_wall"] / r["crawl"]["real_pages"] * r["size"]
-                                              for r in rows],
+            "crawl time per page, acewatch": [
+                r["crawl"]["real"]["crawl_wall"] / r["crawl"]["real_pages"] * r["size"] for r in rows
+            ],
             "crawl wall, acewatch": [r["crawl"]["real"]["crawl_wall"] for r in rows],
             "crawl wall, baseline": [r["crawl"]["baseline"]["wall"] for r in rows],
             "store SQLite (ace)": [r["store_sqlite"]["ace"]["ours"] for r in rows],
@@ -554,16 +646,18 @@ def print_report(rows: list[dict], seed: int, pg: bool) -> None:
                 continue
             unit = " MB" if "RSS" in name else " s"
             print(f"| {name} | " + " | ".join(f"{y:.2f}{unit}" for y in ys) + f" | {growth(xs, ys)} |")
-    print("\ncrawl: baseline = bench/baseline_crawl.py (acewatch's spiders and settings, exhibit/program callbacks "
-          "emptied, no pipeline, no parse worker); rates are pages / wall time of the crawl child, start-up included "
-          "(~1.5 s baseline, ~3 s acewatch: Scrapy + SQLAlchemy/SQLModel imports, the store), medians of the runs "
-          "listed in brackets (baseline and acewatch alternated).\n"
-          "store: the raw writes get their rows prepared (JSON text, content hash) outside the timing; "
-          "ours include preparing them ('row prep', timed alone: orjson text + the sha256 content hash). "
-          "SnapshotWriter is what a crawl uses: rows staged in a temporary table as items arrive (flat memory), "
-          "then copied in key order with the 'finished' mark in one transaction.\n"
-          "memory: peak RSS (VmHWM) of the crawler child (sampled) and of the parent process that ran "
-          "crawl_sources + monitor.cycle.conclude_cycle (load both snapshots, match, diff, store the cycle).")
+    print(
+        "\ncrawl: baseline = bench/baseline_crawl.py (acewatch's spiders and settings, exhibit/program callbacks "
+        "emptied, no pipeline, no parse worker); rates are pages / wall time of the crawl child, start-up included "
+        "(~1.5 s baseline, ~3 s acewatch: Scrapy + SQLAlchemy/SQLModel imports, the store), medians of the runs "
+        "listed in brackets (baseline and acewatch alternated).\n"
+        "store: the raw writes get their rows prepared (JSON text, content hash) outside the timing; "
+        "ours include preparing them ('row prep', timed alone: orjson text + the sha256 content hash). "
+        "SnapshotWriter is what a crawl uses: rows staged in a temporary table as items arrive (flat memory), "
+        "then copied in key order with the 'finished' mark in one transaction.\n"
+        "memory: peak RSS (VmHWM) of the crawler child (sampled) and of the parent process that ran "
+        "crawl_sources + acewatch.cycle.conclude_cycle (load both snapshots, match, diff, store the cycle)."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -573,8 +667,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pg", default=DEFAULT_PG, help="PostgreSQL admin URL ('' to skip PostgreSQL)")
     parser.add_argument("--skip", default="", help="comma list of stages to skip: crawl,store,diff,match")
     parser.add_argument("--json", help="also write the raw figures to this file")
-    parser.add_argument("--rounds", type=int, default=0,
-                        help="baseline/real crawl pairs per size (default 2 up to 20k, else 1); medians count")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=0,
+        help="baseline/real crawl pairs per size (default 2 up to 20k, else 1); medians count",
+    )
     parser.add_argument("--report", help="print the report of earlier --json files (comma list), measure nothing")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

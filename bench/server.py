@@ -100,8 +100,11 @@ class Site:
             return 200, JSON, [json.dumps(self.stats()).encode()]
         self.requests[role] += 1
         if split.path == "/robots.txt":
-            text = {"ace": site.ACE_ROBOTS_TXT, "coursera_api": site.COURSERA_API_ROBOTS_TXT,
-                    "coursera_site": site.COURSERA_ROBOTS_TXT}[role]
+            text = {
+                "ace": site.ACE_ROBOTS_TXT,
+                "coursera_api": site.COURSERA_API_ROBOTS_TXT,
+                "coursera_site": site.COURSERA_ROBOTS_TXT,
+            }[role]
             return 200, TEXT, [text.encode()]
         if role == "ace":
             return self.route_ace(split)
@@ -149,8 +152,12 @@ class Site:
 
     def stats(self) -> dict:
         usage = os.times()
-        return {"requests": dict(self.requests), "cpu_seconds": usage.user + usage.system,
-                "prerendered": self.prerendered, "prerender_seconds": round(self.prerender_seconds, 2)}
+        return {
+            "requests": dict(self.requests),
+            "cpu_seconds": usage.user + usage.system,
+            "prerendered": self.prerendered,
+            "prerender_seconds": round(self.prerender_seconds, 2),
+        }
 
 
 class HttpProtocol(asyncio.Protocol):
@@ -170,7 +177,7 @@ class HttpProtocol(asyncio.Protocol):
             end = self.buffer.find(b"\r\n\r\n")
             if end < 0:
                 return
-            head, self.buffer = self.buffer[:end], self.buffer[end + 4:]
+            head, self.buffer = self.buffer[:end], self.buffer[end + 4 :]
             line, _, headers = head.partition(b"\r\n")
             try:
                 method, target, _version = line.decode("latin-1").split(" ", 2)
@@ -187,9 +194,13 @@ class HttpProtocol(asyncio.Protocol):
                     status, ctype, parts = 500, TEXT, [b"server error"]
             length = sum(len(p) for p in parts)
             close = b"connection: close" in headers.lower()
-            header = (b"HTTP/1.1 %d %s\r\nServer: bench\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n"
-                      % (status, REASONS.get(status, b"Error"), ctype, length,
-                         b"Connection: close\r\n" if close else b""))
+            header = b"HTTP/1.1 %d %s\r\nServer: bench\r\nContent-Type: %s\r\nContent-Length: %d\r\n%s\r\n" % (
+                status,
+                REASONS.get(status, b"Error"),
+                ctype,
+                length,
+                b"Connection: close\r\n" if close else b"",
+            )
             self.transport.writelines([header] if method == "HEAD" else [header, *parts])
             if close:
                 self.transport.close()
@@ -200,8 +211,9 @@ async def serve(routes: Site, ports: dict[str, int], ready) -> None:
     loop = asyncio.get_running_loop()
     servers = {}
     for role in ("ace", "coursera_api", "coursera_site"):
-        servers[role] = await loop.create_server(lambda role=role: HttpProtocol(role, routes), HOST, ports.get(role, 0),
-                                                 backlog=512, reuse_address=True)
+        servers[role] = await loop.create_server(
+            lambda role=role: HttpProtocol(role, routes), HOST, ports.get(role, 0), backlog=512, reuse_address=True
+        )
     bound = {role: srv.sockets[0].getsockname()[1] for role, srv in servers.items()}
     ready(bound)
     stop = asyncio.Event()
@@ -223,17 +235,30 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     generated = sitegen.generate(sitegen.parse_size(args.size), args.seed)
     routes = Site(generated, args.prerender)
-    ports = {} if args.port_base is None else {"ace": args.port_base, "coursera_api": args.port_base + 1,
-                                               "coursera_site": args.port_base + 2}
+    ports = (
+        {}
+        if args.port_base is None
+        else {"ace": args.port_base, "coursera_api": args.port_base + 1, "coursera_site": args.port_base + 2}
+    )
 
     def ready(bound: dict[str, int]) -> None:
         base = {role: f"http://{HOST}:{port}" for role, port in bound.items()}
-        print(json.dumps({"ace": base["ace"], "coursera_api": base["coursera_api"] + "/api/",
-                          "coursera_site": base["coursera_site"], "stats": base["ace"] + "/__stats",
-                          "organizations": [o["oid"] for o in generated.organizations],
-                          "exhibits": len(generated.exhibits), "programs": len(generated.programs),
-                          "prerendered": routes.prerendered, "startup_seconds": round(time.perf_counter() - t0, 2)}),
-              flush=True)
+        print(
+            json.dumps(
+                {
+                    "ace": base["ace"],
+                    "coursera_api": base["coursera_api"] + "/api/",
+                    "coursera_site": base["coursera_site"],
+                    "stats": base["ace"] + "/__stats",
+                    "organizations": [o["oid"] for o in generated.organizations],
+                    "exhibits": len(generated.exhibits),
+                    "programs": len(generated.programs),
+                    "prerendered": routes.prerendered,
+                    "startup_seconds": round(time.perf_counter() - t0, 2),
+                }
+            ),
+            flush=True,
+        )
 
     asyncio.run(serve(routes, ports, ready))
     return 0

@@ -46,24 +46,89 @@ PROGRAM_PAGE_BYTES = 300_000
 POOL = 32  # padding variants per kind
 
 LEVELS = [site.LD, site.LD, site.LD, site.UD, site.UD, site.GR, site.VC]
-SUBJECTS = ["computer science", "information technology", "data analytics", "statistics", "project management",
-            "business administration", "marketing", "accounting", "cybersecurity", "computer networking",
-            "software development", "database management", "user experience design", "finance",
-            "operations management", "human resource management", "introduction to programming",
-            "web development", "machine learning", "cloud computing", "technical writing", "psychology"]
+SUBJECTS = [
+    "computer science",
+    "information technology",
+    "data analytics",
+    "statistics",
+    "project management",
+    "business administration",
+    "marketing",
+    "accounting",
+    "cybersecurity",
+    "computer networking",
+    "software development",
+    "database management",
+    "user experience design",
+    "finance",
+    "operations management",
+    "human resource management",
+    "introduction to programming",
+    "web development",
+    "machine learning",
+    "cloud computing",
+    "technical writing",
+    "psychology",
+]
 STATES = ["CA", "NY", "TX", "WA", "IL", "MA", "GA", "CO", "VA", "OR", "MI", "PA"]
-CITIES = ["Springfield", "Riverside", "Franklin", "Greenville", "Bristol", "Clinton", "Fairview", "Salem",
-          "Madison", "Georgetown", "Arlington", "Ashland"]
-OUTCOME_VERBS = ["Explain", "Apply", "Analyze", "Design", "Evaluate", "Implement", "Describe", "Compare",
-                 "Configure", "Interpret", "Build", "Assess"]
-OUTCOME_OBJECTS = ["the core concepts of the field", "common tools and workflows", "data to support decisions",
-                   "a project plan with milestones", "security controls in a small organization",
-                   "the results of a statistical test", "a prototype for a real user need",
-                   "professional communication with stakeholders", "ethical issues in practice",
-                   "a portfolio project from start to finish"]
-SKILLS = ["Python Programming", "SQL", "Data Analysis", "Statistics", "Leadership", "Communication",
-          "Problem Solving", "Microsoft Excel", "Tableau", "Cloud Computing", "Project Management",
-          "Research Methods", "Critical Thinking", "Machine Learning", "Data Visualization", "Strategy"]
+CITIES = [
+    "Springfield",
+    "Riverside",
+    "Franklin",
+    "Greenville",
+    "Bristol",
+    "Clinton",
+    "Fairview",
+    "Salem",
+    "Madison",
+    "Georgetown",
+    "Arlington",
+    "Ashland",
+]
+OUTCOME_VERBS = [
+    "Explain",
+    "Apply",
+    "Analyze",
+    "Design",
+    "Evaluate",
+    "Implement",
+    "Describe",
+    "Compare",
+    "Configure",
+    "Interpret",
+    "Build",
+    "Assess",
+]
+OUTCOME_OBJECTS = [
+    "the core concepts of the field",
+    "common tools and workflows",
+    "data to support decisions",
+    "a project plan with milestones",
+    "security controls in a small organization",
+    "the results of a statistical test",
+    "a prototype for a real user need",
+    "professional communication with stakeholders",
+    "ethical issues in practice",
+    "a portfolio project from start to finish",
+]
+SKILLS = [
+    "Python Programming",
+    "SQL",
+    "Data Analysis",
+    "Statistics",
+    "Leadership",
+    "Communication",
+    "Problem Solving",
+    "Microsoft Excel",
+    "Tableau",
+    "Cloud Computing",
+    "Project Management",
+    "Research Methods",
+    "Critical Thinking",
+    "Machine Learning",
+    "Data Visualization",
+    "Strategy",
+]
 FIRST = ["Maria", "James", "Priya", "Chen", "Fatima", "Luis", "Anna", "Kwame", "Sofia", "David", "Aiko", "Omar"]
 LAST = ["Garcia", "Okafor", "Nguyen", "Schmidt", "Rossi", "Patel", "Kim", "Johnson", "Silva", "Kowalski"]
 CLAIM_STYLES = ["faq", "faq", "faq", "body", "credit_heading"]
@@ -101,7 +166,7 @@ class SyntheticSite:
     organizations: list[dict]
     exhibits: list[dict]
     partners: list[dict]
-    programs: list[dict]          # sorted by id, as the API lists them
+    programs: list[dict]  # sorted by id, as the API lists them
     truth: dict[str, str | None] = field(default_factory=dict)  # program id -> exhibit cid
 
     @cached_property
@@ -144,14 +209,33 @@ class SyntheticSite:
         for e in self.exhibits:
             org = self.org_by_oid[e["oid"]]
             table = site.exhibit_style(e) == "table"
-            periods = [{"start": _iso(p["start"]), "end": _iso(p["end"]),
-                        "credits": [{"level": c["level"], "hours": float(c["hours"]),
-                                     "subject": site.title_case_subject(c["subject"])
-                                     if table else c["subject"]}
-                                    for c in p["credits"]]} for p in (e["periods"] if table else e["periods"][::-1])]
-            out.append({"cid": e["cid"], "url": base_url + site.ace_exhibit_path(e, org), "ace_id": e["ace_id"],
-                        "organization": org["name"], "title": e["title"], "periods": periods,
-                        "parse_status": "ok", "problem": None})
+            periods = [
+                {
+                    "start": _iso(p["start"]),
+                    "end": _iso(p["end"]),
+                    "credits": [
+                        {
+                            "level": c["level"],
+                            "hours": float(c["hours"]),
+                            "subject": site.title_case_subject(c["subject"]) if table else c["subject"],
+                        }
+                        for c in p["credits"]
+                    ],
+                }
+                for p in (e["periods"] if table else e["periods"][::-1])
+            ]
+            out.append(
+                {
+                    "cid": e["cid"],
+                    "url": base_url + site.ace_exhibit_path(e, org),
+                    "ace_id": e["ace_id"],
+                    "organization": org["name"],
+                    "title": e["title"],
+                    "periods": periods,
+                    "parse_status": "ok",
+                    "problem": None,
+                }
+            )
         return out
 
     def coursera_items(self, site_url: str = "http://127.0.0.1") -> list[dict]:
@@ -160,13 +244,26 @@ class SyntheticSite:
         for p in self.programs:
             claim = p.get("ace_claim")
             partner = ", ".join(x["name"] for x in self.partners_of(p))
-            out.append({"program_id": p["id"], "slug": p["slug"], "url": site_url + site.program_path(p),
-                        "variant": p["productVariant"], "api_name": p["name"], "title": p["page_title"],
-                        "partner": partner, "ace_claim": "yes" if claim else "no",
-                        "ace_credits": claim["credits"] if claim else None,
-                        "claim_text": (f"This program is ACE recommended for up to {claim['credits']} college credits"
-                                       if claim else None),
-                        "parse_status": "ok", "problem": None})
+            out.append(
+                {
+                    "program_id": p["id"],
+                    "slug": p["slug"],
+                    "url": site_url + site.program_path(p),
+                    "variant": p["productVariant"],
+                    "api_name": p["name"],
+                    "title": p["page_title"],
+                    "partner": partner,
+                    "ace_claim": "yes" if claim else "no",
+                    "ace_credits": claim["credits"] if claim else None,
+                    "claim_text": (
+                        f"This program is ACE recommended for up to {claim['credits']} college credits"
+                        if claim
+                        else None
+                    ),
+                    "parse_status": "ok",
+                    "problem": None,
+                }
+            )
         return out
 
 
@@ -183,10 +280,16 @@ def _org_record(rng: random.Random, name: str, index: int) -> dict:
     prefix = (letters[:4] if len(words) == 1 else "".join(w[0] for w in words).upper()[:4]) or "ORG"
     prefix = f"{prefix}{index}"[:10]
     return {
-        "oid": dynamics_guid(f"bench-oid:{index}:{name}"), "name": name, "ace_prefix": prefix,
-        "address": {"lines": [f"{rng.randint(1, 9999)} {rng.choice(CITIES)} Avenue"], "city": rng.choice(CITIES),
-                    "state": rng.choice(STATES), "postal_code": f"{rng.randint(10000, 99999)}",
-                    "country": "United States"},
+        "oid": dynamics_guid(f"bench-oid:{index}:{name}"),
+        "name": name,
+        "ace_prefix": prefix,
+        "address": {
+            "lines": [f"{rng.randint(1, 9999)} {rng.choice(CITIES)} Avenue"],
+            "city": rng.choice(CITIES),
+            "state": rng.choice(STATES),
+            "postal_code": f"{rng.randint(10000, 99999)}",
+            "country": "United States",
+        },
         "phone": f"({rng.randint(200, 989)}) {rng.randint(200, 989)}-{rng.randint(1000, 9999)}",
         "website": f"https://www.{slugify(name)}.example/",
         "about": f"{name} offers courses and certificates evaluated by ACE Learning Evaluations for college credit.",
@@ -197,7 +300,7 @@ def _org_record(rng: random.Random, name: str, index: int) -> dict:
 def _periods(rng: random.Random) -> list[dict]:
     periods = []
     year = rng.randint(2015, 2021)
-    for n in range(rng.choice([1, 1, 2, 2, 3])):
+    for _n in range(rng.choice([1, 1, 2, 2, 3])):
         start_month = rng.randint(1, 12)
         length = 3 if rng.random() < 0.5 else rng.choice([3, 5, 10])
         end_year = year + length
@@ -205,9 +308,13 @@ def _periods(rng: random.Random) -> list[dict]:
         for level in dict.fromkeys(rng.sample(LEVELS, rng.randint(1, 3))):
             for subject in rng.sample(SUBJECTS, rng.randint(1, 2)):
                 credits.append({"level": level, "hours": rng.choice([1, 2, 3, 3, 3, 4, 6]), "subject": subject})
-        periods.append({"start": _us_date(year, start_month, 1),
-                        "end": _us_date(end_year, start_month - 1 or 12, 28 if start_month != 1 else 31),
-                        "credits": credits})
+        periods.append(
+            {
+                "start": _us_date(year, start_month, 1),
+                "end": _us_date(end_year, start_month - 1 or 12, 28 if start_month != 1 else 31),
+                "credits": credits,
+            }
+        )
         year = end_year + (1 if start_month == 1 else 0)
     return periods
 
@@ -215,12 +322,17 @@ def _periods(rng: random.Random) -> list[dict]:
 def _exhibit_record(rng: random.Random, name: str, org: dict, number: int) -> dict:
     ace_id = f"{org['ace_prefix']}-{number:04d}"
     return {
-        "cid": dynamics_guid(f"bench-cid:{ace_id}"), "ace_id": ace_id, "oid": org["oid"], "title": name,
+        "cid": dynamics_guid(f"bench-cid:{ace_id}"),
+        "ace_id": ace_id,
+        "oid": org["oid"],
+        "title": name,
         "description": f"This course covers {name.lower()}. Learners complete readings, graded exercises and a "
-                       f"final project that applies {rng.choice(SUBJECTS)} to realistic problems.",
-        "length": f"{rng.randint(20, 200)} hours (self-paced)", "location": "Online",
-        "learning_outcomes": [f"{rng.choice(OUTCOME_VERBS)} {rng.choice(OUTCOME_OBJECTS)}"
-                              for _ in range(rng.randint(3, 6))],
+        f"final project that applies {rng.choice(SUBJECTS)} to realistic problems.",
+        "length": f"{rng.randint(20, 200)} hours (self-paced)",
+        "location": "Online",
+        "learning_outcomes": [
+            f"{rng.choice(OUTCOME_VERBS)} {rng.choice(OUTCOME_OBJECTS)}" for _ in range(rng.randint(3, 6))
+        ],
         "instruction": "Self-paced online instruction: video lectures, readings, labs and discussion forums.",
         "assessment": "Graded quizzes and a final project; learners must score 70% or higher.",
         "periods": _periods(rng),
@@ -238,20 +350,34 @@ def _program_record(rng: random.Random, title: names.Title, partner_id: str, use
     claim = None
     if title.truth is not None and rng.random() < 0.85:
         claim = {"style": rng.choice(CLAIM_STYLES), "credits": rng.randint(3, 15)}
-    courses = [{"id": coursera_id(f"bench-course:{slug}:{i}"), "slug": f"{slug}-course-{i + 1}",
-                "name": f"{name.split(':')[0]} {i + 1}", "hours": rng.randint(6, 40)}
-               for i in range(rng.randint(3, 6))]
+    courses = [
+        {
+            "id": coursera_id(f"bench-course:{slug}:{i}"),
+            "slug": f"{slug}-course-{i + 1}",
+            "name": f"{name.split(':')[0]} {i + 1}",
+            "hours": rng.randint(6, 40),
+        }
+        for i in range(rng.randint(3, 6))
+    ]
     return {
-        "id": coursera_id("bench-s12n:" + slug), "slug": slug, "name": name, "page_title": name,
-        "productVariant": PROFESSIONAL if professional else NORMAL, "partnerIds": [partner_id],
+        "id": coursera_id("bench-s12n:" + slug),
+        "slug": slug,
+        "name": name,
+        "page_title": name,
+        "productVariant": PROFESSIONAL if professional else NORMAL,
+        "partnerIds": [partner_id],
         "tagline": f"Build job-ready skills: {name.split(':')[0].lower()}.",
         "description": f"Learn {name.lower()} through hands-on projects and graded assignments.",
-        "level": rng.choice(["Beginner", "Intermediate", "Advanced", "Mixed"]), "months": rng.randint(1, 8),
-        "hours_per_week": rng.choice([2, 3, 4, 5, 6, 8, 10]), "rating": round(rng.uniform(4.2, 4.9), 1),
-        "reviews": rng.randint(40, 60000), "enrolled": rng.randint(2000, 900000),
+        "level": rng.choice(["Beginner", "Intermediate", "Advanced", "Mixed"]),
+        "months": rng.randint(1, 8),
+        "hours_per_week": rng.choice([2, 3, 4, 5, 6, 8, 10]),
+        "rating": round(rng.uniform(4.2, 4.9), 1),
+        "reviews": rng.randint(40, 60000),
+        "enrolled": rng.randint(2000, 900000),
         "skills": rng.sample(SKILLS, rng.randint(3, 6)),
         "instructors": [f"{rng.choice(FIRST)} {rng.choice(LAST)}" for _ in range(rng.randint(1, 3))],
-        "courses": courses, "ace_claim": claim,
+        "courses": courses,
+        "ace_claim": claim,
     }
 
 
@@ -303,15 +429,22 @@ class Padding:
 
     def __init__(self, seed: int):
         self.seed = seed
-        words = ("learners course program certificate skills project week module video reading quiz "
-                 "career data analysis design team review instructor practice").split()
+        words = (
+            "learners course program certificate skills project week module video reading quiz "
+            "career data analysis design team review instructor practice"
+        ).split()
         rng = random.Random(f"padding-{seed}")
         # ACE: SharePoint resource strings (constant) and __EVENTVALIDATION (per page, pooled).
         strings = ",".join(f'"L_{i:04d}_Text":"{" ".join(rng.choices(words, k=6))}"' for i in range(620))
-        self.ace_head = (f'<script type="text/javascript">//<![CDATA[\nvar Strings={{STS:{{{strings}}}}};\n'
-                         f'var g_spPreFetchKeys="{_noise(f"{seed}prefetch", 6000)}";\n//]]></script>\n')
-        self.ace_validation = [f'<input type="hidden" name="__EVENTVALIDATION" id="__EVENTVALIDATION" '
-                               f'value="/wEdA{_noise(f"{seed}ev{i}", 13_000)}" />\n' for i in range(POOL)]
+        self.ace_head = (
+            f'<script type="text/javascript">//<![CDATA[\nvar Strings={{STS:{{{strings}}}}};\n'
+            f'var g_spPreFetchKeys="{_noise(f"{seed}prefetch", 6000)}";\n//]]></script>\n'
+        )
+        self.ace_validation = [
+            f'<input type="hidden" name="__EVENTVALIDATION" id="__EVENTVALIDATION" '
+            f'value="/wEdA{_noise(f"{seed}ev{i}", 13_000)}" />\n'
+            for i in range(POOL)
+        ]
         # Coursera: a reviews block (visible markup) and the Apollo cache of the courses (inline script).
         self.reviews = []
         self.apollo = []
@@ -319,21 +452,31 @@ class Padding:
             r = random.Random(f"reviews-{seed}-{i}")
             cards = "".join(
                 f'<div class="css-r{k % 7}x review-card"><div class="css-rh{k % 5}"><span>{r.choice(FIRST)} '
-                f'{r.choice(LAST)[0]}.</span><span>{r.randint(3, 5)} stars</span></div>'
+                f"{r.choice(LAST)[0]}.</span><span>{r.randint(3, 5)} stars</span></div>"
                 f'<p class="css-rt{k % 3}">{" ".join(r.choices(words, k=r.randint(18, 40)))}.</p>'
                 f'<div class="css-rf"><button type="button">Helpful</button><span>Reviewed on {r.randint(1, 28)} '
-                f'{r.choice(["Jan", "Mar", "May", "Aug", "Oct", "Dec"])} 2025</span></div></div>'
-                for k in range(110))
-            self.reviews.append(f'<section class="css-reviews" id="reviews"><h2 class="cds-119">Learner reviews</h2>'
-                                f'{cards}</section>')
-            state = {f"Course:{_noise(f'{seed}c{i}{k}', 22)}": {
-                "__typename": "Course", "name": " ".join(r.choices(words, k=5)),
-                "description": " ".join(r.choices(words, k=120)),
-                "syllabus": [{"module": m, "items": [" ".join(r.choices(words, k=6)) for _ in range(8)]}
-                             for m in range(6)],
-                "token": _noise(f"{seed}t{i}{k}", 400)} for k in range(54)}
-            self.apollo.append(f"<script>window.__APOLLO_STATE__=Object.assign(window.__APOLLO_STATE__||{{}},"
-                               f"{site.script_json(state)});</script>\n")
+                f"{r.choice(['Jan', 'Mar', 'May', 'Aug', 'Oct', 'Dec'])} 2025</span></div></div>"
+                for k in range(110)
+            )
+            self.reviews.append(
+                f'<section class="css-reviews" id="reviews"><h2 class="cds-119">Learner reviews</h2>{cards}</section>'
+            )
+            state = {
+                f"Course:{_noise(f'{seed}c{i}{k}', 22)}": {
+                    "__typename": "Course",
+                    "name": " ".join(r.choices(words, k=5)),
+                    "description": " ".join(r.choices(words, k=120)),
+                    "syllabus": [
+                        {"module": m, "items": [" ".join(r.choices(words, k=6)) for _ in range(8)]} for m in range(6)
+                    ],
+                    "token": _noise(f"{seed}t{i}{k}", 400),
+                }
+                for k in range(54)
+            }
+            self.apollo.append(
+                f"<script>window.__APOLLO_STATE__=Object.assign(window.__APOLLO_STATE__||{{}},"
+                f"{site.script_json(state)});</script>\n"
+            )
 
     def ace_exhibit(self, page: str, key: str) -> str:
         i = _digest_int(key) % POOL
@@ -363,8 +506,11 @@ def api_page(s: SyntheticSite, start: int, limit: int, fields: list[str]) -> byt
     from fixtures.api import SPECIALIZATION_DEFAULTS, SPECIALIZATION_FIELDS, paginate, project
 
     page, paging = paginate(s.api_records, start, limit)
-    payload = {"elements": [project(r, SPECIALIZATION_DEFAULTS, SPECIALIZATION_FIELDS, fields) for r in page],
-               "paging": paging, "linked": {}}
+    payload = {
+        "elements": [project(r, SPECIALIZATION_DEFAULTS, SPECIALIZATION_FIELDS, fields) for r in page],
+        "paging": paging,
+        "linked": {},
+    }
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -377,8 +523,10 @@ if __name__ == "__main__":  # quick look: sizes and page weights
         pad = Padding(generated.seed)
         took = time.perf_counter() - t0
         ex, pr = generated.exhibits[0], generated.programs[0]
-        print(f"{label}: {len(generated.organizations)} orgs, {len(generated.exhibits)} exhibits, "
-              f"{len(generated.programs)} programs, {len(generated.partners)} partners in {took:.1f} s; "
-              f"exhibit {len(render_exhibit(generated, pad, ex).encode()):,} B, "
-              f"program {len(render_program(generated, pad, pr).encode()):,} B, "
-              f"org {len(render_organization(generated, generated.organizations[0]).encode()):,} B")
+        print(
+            f"{label}: {len(generated.organizations)} orgs, {len(generated.exhibits)} exhibits, "
+            f"{len(generated.programs)} programs, {len(generated.partners)} partners in {took:.1f} s; "
+            f"exhibit {len(render_exhibit(generated, pad, ex).encode()):,} B, "
+            f"program {len(render_program(generated, pad, pr).encode()):,} B, "
+            f"org {len(render_organization(generated, generated.organizations[0]).encode()):,} B"
+        )

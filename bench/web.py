@@ -4,7 +4,7 @@ Run:  .venv/bin/python bench/web.py [--exhibits 40k] [--clients 50] [--seconds 5
 
 The store is bench/check_startup.py's: one healthy ACE run of 40k exhibits with its name index, a
 Coursera run and a finished cycle, written through the real store functions (or --store, a file
-built earlier by this script). The server is the real command (`python -m monitor.cli --db ...
+built earlier by this script). The server is the real command (`python -m acewatch.cli --db ...
 serve`, uvicorn, one process, access log on as deployed) in its own process; this process is the
 load: `--clients` keep-alive HTTP/1.1 connections on asyncio, each sending its next request as soon
 as the last answer arrived (closed loop), so p95 includes the queueing that 50 clients cause.
@@ -100,8 +100,13 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ACEWATCH_")}
         env.update({"HOME": str(workdir), "ACEWATCH_DB": db})
         self.log = open(workdir / "serve.log", "wb")
-        self.process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "serve", "--port", str(self.port)],
-                                        cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "acewatch.cli", "serve", "--port", str(self.port)],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         for _ in range(300):
             try:
                 urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5).read()
@@ -216,23 +221,29 @@ def measure(server: Server, args: argparse.Namespace, warm: list[str], cold_api,
 
 def report(results: dict[str, dict[str, list]], args: argparse.Namespace, size: int) -> bool:
     base = statistics.median(results["/healthz (trivial)"]["rps"])
-    print(f"\n## acewatch serve: {args.clients} concurrent clients, SQLite store with {size:,} ACE exhibits "
-          f"({args.rounds} rounds x {args.seconds:g} s per scenario, interleaved; load {os.getloadavg()[0]:.1f})\n")
+    print(
+        f"\n## acewatch serve: {args.clients} concurrent clients, SQLite store with {size:,} ACE exhibits "
+        f"({args.rounds} rounds x {args.seconds:g} s per scenario, interleaved; load {os.getloadavg()[0]:.1f})\n"
+    )
     print("| scenario | requests/s (median of rounds) | x trivial | p50 | p95 | server CPU/request |")
     print("|---|---|---|---|---|---|")
     for label, figures in results.items():
         rps = statistics.median(figures["rps"])
         lat = figures["lat"]
-        print(f"| {label} | {rps:,.0f} | {rps / base:.2f} | {statistics.median(lat) * 1000:.1f} ms | "
-              f"{p95(lat) * 1000:.1f} ms | {statistics.median(figures['cpu']) * 1000:.2f} ms |")
+        print(
+            f"| {label} | {rps:,.0f} | {rps / base:.2f} | {statistics.median(lat) * 1000:.1f} ms | "
+            f"{p95(lat) * 1000:.1f} ms | {statistics.median(figures['cpu']) * 1000:.2f} ms |"
+        )
     ok = True
     for label in ("/api/check warm", "/api/check cold"):
         ratio = statistics.median(results[label]["rps"]) / base
         tail = p95(results[label]["lat"])
         met = ratio >= TARGET_RATIO and tail < TARGET_P95
         ok &= met
-        print(f"\n{label}: {ratio:.0%} of the trivial endpoint's throughput (target >= {TARGET_RATIO:.0%}), "
-              f"p95 {tail * 1000:.1f} ms (target < {TARGET_P95 * 1000:.0f} ms): {'met' if met else 'MISSED'}")
+        print(
+            f"\n{label}: {ratio:.0%} of the trivial endpoint's throughput (target >= {TARGET_RATIO:.0%}), "
+            f"p95 {tail * 1000:.1f} ms (target < {TARGET_P95 * 1000:.0f} ms): {'met' if met else 'MISSED'}"
+        )
     return ok
 
 

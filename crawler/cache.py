@@ -16,7 +16,7 @@ Scrapy's HTTP cache with an RFC 2616 policy, narrowed to what a monitor can trus
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 from email.utils import parsedate_to_datetime
 
 from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
@@ -28,11 +28,11 @@ def _lastmod(value: str) -> datetime | None:
     value = value.strip()
     try:
         if len(value) == 10:
-            return datetime.combine(datetime.fromisoformat(value).date() + timedelta(days=1), time(), timezone.utc)
+            return datetime.combine(datetime.fromisoformat(value).date() + timedelta(days=1), time(), UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def unchanged_since(lastmod: str | None, stored_at: str | None) -> bool:
@@ -55,8 +55,11 @@ class ConditionalPolicy(RFC2616Policy):
 
     def should_cache_response(self, response, request) -> bool:
         headers = response.headers
-        return (response.status == 200 and (b"ETag" in headers or b"Last-Modified" in headers)
-                and b"no-store" not in self._parse_cachecontrol(response))
+        return (
+            response.status == 200
+            and (b"ETag" in headers or b"Last-Modified" in headers)
+            and b"no-store" not in self._parse_cachecontrol(response)
+        )
 
     def is_cached_response_fresh(self, cachedresponse, request) -> bool:
         if self.full:

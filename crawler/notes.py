@@ -32,4 +32,3 @@ def set_note(stats, note: str, message: str, attention: bool = True, **fields: A
     notes = [n for n in stats.get_value(STATS_KEY) or [] if n["note"] != note]
     stats.set_value(STATS_KEY, notes)
     add_note(stats, note, message, attention, **fields)
-

@@ -113,13 +113,3 @@ def _fields(item) -> dict:
             return dict(item)
         names = _FIELD_NAMES[item.__class__] = tuple(f.name for f in fields(item))
     return {name: getattr(item, name) for name in names}
-
-
-def _unique(records: list[dict]) -> list[dict]:
-    """Keep one record per key (a page listed twice must not break the snapshot)."""
-    seen: dict[str, dict] = {}
-    for record in records:
-        key = record.get("cid") or record.get("program_id")
-        if key not in seen or (seen[key].get("parse_status") != "ok" and record.get("parse_status") == "ok"):
-            seen[key] = record
-    return list(seen.values())

@@ -31,9 +31,9 @@ MAX_BODY = 32 * 1024 * 1024
 @dataclass
 class Fetched:
     url: str
-    status: int = 0                 # 0: no HTTP answer (see `error`)
+    status: int = 0  # 0: no HTTP answer (see `error`)
     body: bytes = b""
-    error: str | None = None        # why there is no answer: "connection refused", "timed out"...
+    error: str | None = None  # why there is no answer: "connection refused", "timed out"...
     rendered: bool = False
 
     @property

@@ -39,9 +39,13 @@ class CrawlProgress:
         if self.mode == "bar":
             from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-            self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"),
-                                     TextColumn("{task.fields[pages]} pages, {task.fields[items]} records"),
-                                     TimeElapsedColumn(), transient=False)
+            self.progress = Progress(
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                TextColumn("{task.fields[pages]} pages, {task.fields[items]} records"),
+                TimeElapsedColumn(),
+                transient=False,
+            )
             self.task = self.progress.add_task(f"crawling {spider.name}", total=None, pages=0, items=0)
             self.progress.start()
 

@@ -35,18 +35,20 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 HANDLED_STATUSES = sorted(GONE_STATUSES | REDIRECT_STATUSES)
 #: A line that starts with a label only an exhibit shows, as a label (then a colon, a cell or the line's end):
 #: prose that mentions credit recommendations on a generic page is not one.
-EXHIBIT_LABELS = re.compile(r"^\s*(?:" + ID_LABEL + r"|" + PERIOD_LABEL +
-                            r"|Credit\s+Recommendations?(?:\s*&\s*Competencies)?)\s*(?::|\||$)", re.I | re.M)
+EXHIBIT_LABELS = re.compile(
+    r"^\s*(?:" + ID_LABEL + r"|" + PERIOD_LABEL + r"|Credit\s+Recommendations?(?:\s*&\s*Competencies)?)\s*(?::|\||$)",
+    re.I | re.M,
+)
 
 
 class Page(Enum):
     """What a 200 answer's body holds, as a reader sees it."""
 
-    EXHIBIT = "exhibit"        # every field readable
-    TEMPLATE = "template"      # the exhibit's labels, no values
-    NO_FIELDS = "no_fields"    # not one exhibit label: a generic page
-    PARTIAL = "partial"        # some fields or labels, not a readable exhibit
-    EMPTY = "empty"            # no body at all
+    EXHIBIT = "exhibit"  # every field readable
+    TEMPLATE = "template"  # the exhibit's labels, no values
+    NO_FIELDS = "no_fields"  # not one exhibit label: a generic page
+    PARTIAL = "partial"  # some fields or labels, not a readable exhibit
+    EMPTY = "empty"  # no body at all
 
 
 class Verdict(Enum):
@@ -61,16 +63,16 @@ class Answer:
     """What the exhibit's own URL answered: a status (0 for no answer) and, for 3xx, where to."""
 
     status: int
-    page: Page | None = None          # for a 200
-    redirect_cid: str | None = None   # for a 3xx: the cid its Location names, None when not an exhibit
+    page: Page | None = None  # for a 200
+    redirect_cid: str | None = None  # for a 3xx: the cid its Location names, None when not an exhibit
     location: str = ""
-    failure: str = ""                 # for no answer: timeout, reset, cut-off body
+    failure: str = ""  # for no answer: timeout, reset, cut-off body
 
 
 @dataclass(frozen=True)
 class Evidence:
     verdict: Verdict
-    reason: str   # for logs, the record's problem and the digest ("exhibit page answers 404")
+    reason: str  # for logs, the record's problem and the digest ("exhibit page answers 404")
 
 
 def judge(answer: Answer, cid: str) -> Evidence:

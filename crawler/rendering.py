@@ -42,8 +42,12 @@ def chromium_path(configured: str = "") -> str | None:
 
 def launch_options(executable: str, timeout: float) -> dict[str, Any]:
     """Playwright's launch options for the system Chromium (shared with `acewatch doctor`)."""
-    return {"executable_path": executable, "headless": True, "timeout": timeout * 1000,
-            "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]}
+    return {
+        "executable_path": executable,
+        "headless": True,
+        "timeout": timeout * 1000,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+    }
 
 
 def playwright_settings(executable: str, timeout: float, concurrency: int) -> dict[str, Any]:
@@ -117,15 +121,27 @@ def rendered(request: Request, timeout: float, kind: str) -> Request:
     from scrapy_playwright.page import PageMethod
 
     # Scrapy's own per-download keys (download_latency, download_slot, retry_times...) stay behind.
-    kept = {key: value for key, value in request.meta.items()
-            if not key.startswith(("download_", "retry_", "redirect_", "_"))}
+    kept = {
+        key: value
+        for key, value in request.meta.items()
+        if not key.startswith(("download_", "retry_", "redirect_", "_"))
+    }
     # Never from the HTTP cache: a cached plain answer would pass for the rendered page.
-    meta = {**kept, "playwright": True, RENDERED: True, "download_timeout": timeout, "dont_cache": True,
-            "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
-            "playwright_page_methods": [PageMethod(settle, kind)]}
+    meta = {
+        **kept,
+        "playwright": True,
+        RENDERED: True,
+        "download_timeout": timeout,
+        "dont_cache": True,
+        "playwright_page_goto_kwargs": {"wait_until": "domcontentloaded"},
+        "playwright_page_methods": [PageMethod(settle, kind)],
+    }
     # Nor with the cache's validators the plain request carried: a 304 to a browser navigation aborts it.
-    headers = {key: value for key, value in request.headers.items()
-               if key.lower() not in (b"if-none-match", b"if-modified-since")}
+    headers = {
+        key: value
+        for key, value in request.headers.items()
+        if key.lower() not in (b"if-none-match", b"if-modified-since")
+    }
     return request.replace(meta=meta, headers=headers, dont_filter=True)
 
 

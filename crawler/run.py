@@ -42,34 +42,38 @@ def scrapy_settings(spec: dict[str, Any]) -> Settings:
     settings.setmodule("crawler.settings", priority="project")
     hosts = [ace["base_url"], coursera["api_url"], coursera["site_url"]]
     autothrottle = crawl["autothrottle"]
-    settings.setdict({
-        "ACEWATCH_DB": spec["db"],
-        "ACEWATCH_RUN_IDS": spec.get("run_ids", {}),
-        "ACEWATCH_PROGRESS": spec.get("progress", "auto"),
-        "ACE_BASE_URL": ace["base_url"],
-        "ACE_ORGANIZATIONS": list(ace["organizations"]),
-        "ACE_KNOWN_EXHIBITS": list(spec.get("known_exhibits", [])),
-        "ACE_WAITING_EXHIBITS": list(spec.get("waiting_exhibits", [])),
-        "ACE_EXHIBITS": list(ace.get("exhibits", [])),
-        "COURSERA_API_URL": coursera["api_url"],
-        "COURSERA_SITE_URL": coursera["site_url"],
-        "COURSERA_PAGE_SIZE": coursera["page_size"],
-        "COURSERA_DISCOVERY": coursera.get("discovery", "sitemap"),
-        "USER_AGENT": crawl["user_agent"],
-        "CONCURRENT_REQUESTS": crawl["concurrent_requests"],
-        "DOWNLOAD_TIMEOUT": crawl["download_timeout"],
-        "RETRY_TIMES": crawl["retry_times"],
-        "HTTPCACHE_ENABLED": bool(spec.get("cache_dir")),
-        "HTTPCACHE_DIR": spec.get("cache_dir") or "httpcache",
-        "ACEWATCH_FULL_FETCH": spec.get("full_fetch", True),
-        "ACEWATCH_RENDER": crawl.get("render", "never"),
-        "ACEWATCH_RENDER_TIMEOUT": crawl.get("render_timeout", 60.0),
-        "ACEWATCH_RENDER_CONCURRENCY": crawl.get("render_concurrency", 2),
-        "ACEWATCH_CHROMIUM": crawl.get("chromium", ""),
-        "AUTOTHROTTLE_ENABLED": (not all(map(is_loopback, hosts))) if autothrottle == "auto"
-        else autothrottle in ("on", "true", "yes"),
-        "LOG_LEVEL": spec.get("log_level", "WARNING"),
-    }, priority="cmdline")
+    settings.setdict(
+        {
+            "ACEWATCH_DB": spec["db"],
+            "ACEWATCH_RUN_IDS": spec.get("run_ids", {}),
+            "ACEWATCH_PROGRESS": spec.get("progress", "auto"),
+            "ACE_BASE_URL": ace["base_url"],
+            "ACE_ORGANIZATIONS": list(ace["organizations"]),
+            "ACE_KNOWN_EXHIBITS": list(spec.get("known_exhibits", [])),
+            "ACE_WAITING_EXHIBITS": list(spec.get("waiting_exhibits", [])),
+            "ACE_EXHIBITS": list(ace.get("exhibits", [])),
+            "COURSERA_API_URL": coursera["api_url"],
+            "COURSERA_SITE_URL": coursera["site_url"],
+            "COURSERA_PAGE_SIZE": coursera["page_size"],
+            "COURSERA_DISCOVERY": coursera.get("discovery", "sitemap"),
+            "USER_AGENT": crawl["user_agent"],
+            "CONCURRENT_REQUESTS": crawl["concurrent_requests"],
+            "DOWNLOAD_TIMEOUT": crawl["download_timeout"],
+            "RETRY_TIMES": crawl["retry_times"],
+            "HTTPCACHE_ENABLED": bool(spec.get("cache_dir")),
+            "HTTPCACHE_DIR": spec.get("cache_dir") or "httpcache",
+            "ACEWATCH_FULL_FETCH": spec.get("full_fetch", True),
+            "ACEWATCH_RENDER": crawl.get("render", "never"),
+            "ACEWATCH_RENDER_TIMEOUT": crawl.get("render_timeout", 60.0),
+            "ACEWATCH_RENDER_CONCURRENCY": crawl.get("render_concurrency", 2),
+            "ACEWATCH_CHROMIUM": crawl.get("chromium", ""),
+            "AUTOTHROTTLE_ENABLED": (not all(map(is_loopback, hosts)))
+            if autothrottle == "auto"
+            else autothrottle in ("on", "true", "yes"),
+            "LOG_LEVEL": spec.get("log_level", "WARNING"),
+        },
+        priority="cmdline",
+    )
     return settings
 
 

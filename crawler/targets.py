@@ -16,10 +16,12 @@ from urllib.parse import parse_qs, urlsplit
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ORGANIZATION_PAGE = "/national-guide/pages/organization.aspx"
 EXHIBIT_PAGE = "/national-guide/pages/course.aspx"
-HOW_TO_FIND = ("to find an organization's GUID, open https://www.acenet.edu/National-Guide/ in a browser, "
-               "search for the organization, open its page and copy the address (it ends in "
-               "Organization.aspx?oid=<GUID>) into [ace] organizations; an exhibit's address "
-               "(Course.aspx?...&cid=<GUID>) goes into [ace] exhibits")
+HOW_TO_FIND = (
+    "to find an organization's GUID, open https://www.acenet.edu/National-Guide/ in a browser, "
+    "search for the organization, open its page and copy the address (it ends in "
+    "Organization.aspx?oid=<GUID>) into [ace] organizations; an exhibit's address "
+    "(Course.aspx?...&cid=<GUID>) goes into [ace] exhibits"
+)
 
 
 def plain_guid(value: str) -> str | None:

@@ -22,23 +22,29 @@ CREDIT_TOLERANCE = 0.01
 class ClaimVerdict(str, Enum):
     """How a program page's ACE claim stands against the ACE guide (README, "Claim verdicts")."""
 
-    SUPPORTED = "supported"            # claims credit; exact/equivalent exhibit active today, same credits
+    SUPPORTED = "supported"  # claims credit; exact/equivalent exhibit active today, same credits
     CREDITS_DIFFER = "credits_differ"  # as supported, but the page's credits are not ACE's
-    NAME_DIFFERS = "name_differs"      # claims credit; the nearest ACE name differs by some words
-    EXPIRED = "expired"                # claims credit; the exact ACE name's period has ended
+    NAME_DIFFERS = "name_differs"  # claims credit; the nearest ACE name differs by some words
+    EXPIRED = "expired"  # claims credit; the exact ACE name's period has ended
     NOT_YET_ACTIVE = "not_yet_active"  # claims credit; the exact ACE name's period has not begun
-    NO_EXHIBIT = "no_exhibit"          # claims credit; no ACE name is close
-    UNCLAIMED = "unclaimed"            # an exact, active recommendation the page does not mention
-    NONE = "none"                      # no claim and no recommendation
-    UNKNOWN = "unknown"                # the page or the exhibit could not be read: no judgement, no event
+    NO_EXHIBIT = "no_exhibit"  # claims credit; no ACE name is close
+    UNCLAIMED = "unclaimed"  # an exact, active recommendation the page does not mention
+    NONE = "none"  # no claim and no recommendation
+    UNKNOWN = "unknown"  # the page or the exhibit could not be read: no judgement, no event
 
     def __str__(self) -> str:
         return self.value
 
 
 #: Verdicts `audit` reports: a page and the guide disagree (unknown is no evidence either way).
-FINDINGS = (ClaimVerdict.NAME_DIFFERS, ClaimVerdict.CREDITS_DIFFER, ClaimVerdict.EXPIRED,
-            ClaimVerdict.NOT_YET_ACTIVE, ClaimVerdict.NO_EXHIBIT, ClaimVerdict.UNCLAIMED)
+FINDINGS = (
+    ClaimVerdict.NAME_DIFFERS,
+    ClaimVerdict.CREDITS_DIFFER,
+    ClaimVerdict.EXPIRED,
+    ClaimVerdict.NOT_YET_ACTIVE,
+    ClaimVerdict.NO_EXHIBIT,
+    ClaimVerdict.UNCLAIMED,
+)
 
 
 #: Verdicts about the matched exhibit (the others say no exhibit backs the page): evidence shows it.
@@ -91,13 +97,19 @@ class ClaimFacts:
 
     page_claims: bool | None
     page_credits: float | None
-    name_verdict: str                 # exact | equivalent | near | none (monitor.names)
-    exhibit_status: str | None        # active | expired | not_yet_active | unknown | None
-    ace_credits: float | None         # the exhibit's credits in the period the status is about
+    name_verdict: str  # exact | equivalent | near | none (monitor.names)
+    exhibit_status: str | None  # active | expired | not_yet_active | unknown | None
+    ace_credits: float | None  # the exhibit's credits in the period the status is about
 
     @classmethod
-    def from_page(cls, ace_claim: str | None, page_credits: float | None, name_verdict: str,
-                  exhibit_status: str | None, ace_credits: float | None) -> ClaimFacts:
+    def from_page(
+        cls,
+        ace_claim: str | None,
+        page_credits: float | None,
+        name_verdict: str,
+        exhibit_status: str | None,
+        ace_credits: float | None,
+    ) -> ClaimFacts:
         """From the stored page fields (`ace_claim` is yes | no | unknown)."""
         claims = {"yes": True, "no": False}.get(ace_claim or "unknown")
         return cls(claims, page_credits, name_verdict, exhibit_status, ace_credits)
@@ -125,8 +137,9 @@ def _same_name(facts: ClaimFacts) -> ClaimVerdict:
         return ClaimVerdict.EXPIRED if status == "expired" else ClaimVerdict.NOT_YET_ACTIVE
     if not facts.page_claims:
         return ClaimVerdict.UNCLAIMED
-    return ClaimVerdict.SUPPORTED if credits_agree(facts.page_credits, facts.ace_credits) \
-        else ClaimVerdict.CREDITS_DIFFER
+    return (
+        ClaimVerdict.SUPPORTED if credits_agree(facts.page_credits, facts.ace_credits) else ClaimVerdict.CREDITS_DIFFER
+    )
 
 
 def credits_agree(page: float | None, ace: float | None) -> bool:
@@ -134,17 +147,22 @@ def credits_agree(page: float | None, ace: float | None) -> bool:
     return page is None or ace is None or abs(float(page) - float(ace)) < CREDIT_TOLERANCE
 
 
-def explain(verdict: ClaimVerdict, page_credits: float | None, ace_credits: float | None,
-            differences: list[str] | tuple[str, ...] = ()) -> str:
+def explain(
+    verdict: ClaimVerdict,
+    page_credits: float | None,
+    ace_credits: float | None,
+    differences: list[str] | tuple[str, ...] = (),
+) -> str:
     """One sentence a student can act on; `differences` are the words between the page's name and ACE's."""
-    claims = "the page claims ACE credit" + (f" (up to {_n(page_credits)} college credits)"
-                                             if page_credits is not None else "")
+    claims = "the page claims ACE credit" + (
+        f" (up to {_n(page_credits)} college credits)" if page_credits is not None else ""
+    )
     words = "; ".join(differences)
     return {
         ClaimVerdict.SUPPORTED: f"{claims}, as ACE recommends for this exact name",
         ClaimVerdict.CREDITS_DIFFER: f"the page claims {_n(page_credits)} credits, ACE recommends {_n(ace_credits)}",
         ClaimVerdict.NAME_DIFFERS: f"{claims}, but ACE lists no program named exactly this"
-                                   + (f" (differs: {words})" if words else ""),
+        + (f" (differs: {words})" if words else ""),
         ClaimVerdict.EXPIRED: f"{claims}, but ACE's recommendation for this exact name has expired",
         ClaimVerdict.NOT_YET_ACTIVE: f"{claims}, but ACE's recommendation for this exact name has not begun",
         ClaimVerdict.NO_EXHIBIT: f"{claims}, but no ACE name is close to this one",

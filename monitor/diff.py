@@ -36,18 +36,48 @@ from store.runs import (
     unreadable_keys,
 )
 
-EVENT_TYPES = ("gained_ace", "lost_ace", "credits_changed", "recommendation_renewed", "renamed", "name_mismatch",
-               "new_program", "removed_program", "recommendation_expiring", "record_unreadable", "source_unhealthy",
-               "source_recovered", "claim_changed")
+EVENT_TYPES = (
+    "gained_ace",
+    "lost_ace",
+    "credits_changed",
+    "recommendation_renewed",
+    "renamed",
+    "name_mismatch",
+    "new_program",
+    "removed_program",
+    "recommendation_expiring",
+    "record_unreadable",
+    "source_unhealthy",
+    "source_recovered",
+    "claim_changed",
+)
 RECOMMENDED = ("exact", "equivalent")
 
 
-def event(type_: str, source: str, key: str, subject: str, old=None, new=None, url=None,
-          runs: tuple[int | None, int | None] = (None, None), **details) -> dict[str, Any]:
+def event(
+    type_: str,
+    source: str,
+    key: str,
+    subject: str,
+    old=None,
+    new=None,
+    url=None,
+    runs: tuple[int | None, int | None] = (None, None),
+    **details,
+) -> dict[str, Any]:
     assert type_ in EVENT_TYPES, type_
-    return {"type": type_, "source": source, "subject_key": key, "subject": subject,
-            "old": None if old is None else str(old), "new": None if new is None else str(new),
-            "evidence_url": url, "from_run_id": runs[0], "to_run_id": runs[1], "details": details}
+    return {
+        "type": type_,
+        "source": source,
+        "subject_key": key,
+        "subject": subject,
+        "old": None if old is None else str(old),
+        "new": None if new is None else str(new),
+        "evidence_url": url,
+        "from_run_id": runs[0],
+        "to_run_id": runs[1],
+        "details": details,
+    }
 
 
 def _differences(old: str, new: str) -> list[str]:
@@ -67,32 +97,45 @@ def ace_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
     """ACE programs that gained or lost a recommendation, changed credits or were renewed, judged per
     ACE ID over all its versions (monitor.versions: a new version is not a new program); renames per page."""
     changes = snapshot_changes(engine, "ace", old_run.id, new_run.id)
-    old = _with_last_known(engine, "ace", load_snapshot(engine, "ace", old_run.id,
-                                                        changes["removed"] + changes["changed"]), old_run.id)
+    old = _with_last_known(
+        engine, "ace", load_snapshot(engine, "ace", old_run.id, changes["removed"] + changes["changed"]), old_run.id
+    )
     new = {r["cid"]: r for r in load_snapshot(engine, "ace", new_run.id, changes["added"] + changes["changed"])}
     runs = (old_run.id, new_run.id)
     events, judged = [], {}
     for group in _version_groups(engine, old_run.id, new_run.id, old, new):
-        change = judge_versions([ExhibitVersion.of(r, old_run.started_at.date()) for r in group.old.values()],
-                                [ExhibitVersion.of(r, new_run.started_at.date()) for r in group.new.values()])
+        change = judge_versions(
+            [ExhibitVersion.of(r, old_run.started_at.date()) for r in group.old.values()],
+            [ExhibitVersion.of(r, new_run.started_at.date()) for r in group.new.values()],
+        )
         judged.update(dict.fromkeys([*group.old, *group.new], change.kind))
         events += _program_events(change, group, runs)
     return events + _renames(changes["changed"], old, new, judged, runs)
 
 
-def _renames(cids: list[str], old: dict[str, dict], new: dict[str, dict], judged: dict[str, str],
-             runs) -> list[dict]:
+def _renames(cids: list[str], old: dict[str, dict], new: dict[str, dict], judged: dict[str, str], runs) -> list[dict]:
     """A page whose title changed, both nights readable; not when its ACE ID gained, lost or is held back
     (that event says more, or nothing may be said)."""
     events = []
     for cid in cids:
         before, after = old[cid], new[cid]
-        if judged.get(cid) in (GAINED, LOST, HELD_BACK) or before["parse_status"] != "ok" \
-                or after["parse_status"] != "ok" or before["title"] == after["title"]:
+        if (
+            judged.get(cid) in (GAINED, LOST, HELD_BACK)
+            or before["parse_status"] != "ok"
+            or after["parse_status"] != "ok"
+            or before["title"] == after["title"]
+        ):
             continue
-        events.append(event("renamed", old=before["title"], new=after["title"],
-                            differences=_differences(before["title"], after["title"]), side="ace",
-                            **_exhibit_base(after, runs)))
+        events.append(
+            event(
+                "renamed",
+                old=before["title"],
+                new=after["title"],
+                differences=_differences(before["title"], after["title"]),
+                side="ace",
+                **_exhibit_base(after, runs),
+            )
+        )
     return events
 
 
@@ -105,8 +148,9 @@ class VersionGroup:
     new: dict[str, dict] = field(default_factory=dict)
 
 
-def _version_groups(engine: Engine, old_run_id: int, new_run_id: int, old: dict[str, dict],
-                    new: dict[str, dict]) -> list[VersionGroup]:
+def _version_groups(
+    engine: Engine, old_run_id: int, new_run_id: int, old: dict[str, dict], new: dict[str, dict]
+) -> list[VersionGroup]:
     """The ACE IDs the changed rows belong to, each with all its versions on both nights.
 
     An unreadable row carries no ACE ID: it joins the ACE ID of its last readable copy, so a
@@ -141,30 +185,67 @@ def _unreadable_members(engine: Engine, run_id: int, ace_ids: set[str], substitu
 
 
 def _exhibit_base(record: dict, runs) -> dict[str, Any]:
-    return {"source": "ace", "key": record["cid"], "subject": record["title"], "url": record["url"], "runs": runs,
-            "ace_id": record.get("ace_id"), "organization": record.get("organization")}
+    return {
+        "source": "ace",
+        "key": record["cid"],
+        "subject": record["title"],
+        "url": record["url"],
+        "runs": runs,
+        "ace_id": record.get("ace_id"),
+        "organization": record.get("organization"),
+    }
 
 
 def _program_events(change: ProgramChange, group: VersionGroup, runs) -> list[dict]:
     """The one event (or none) for an ACE ID's judgement, about the version that decides."""
     before, after = change.before, change.after
     if change.kind == GAINED:
-        return [event("gained_ace", old=before and before.status, new=f"{after.credits:g} credits",
-                      credits=after.credits, period=after.period, version=after.deciding.version,
-                      **_exhibit_base(group.new[after.cid], runs))]
+        return [
+            event(
+                "gained_ace",
+                old=before and before.status,
+                new=f"{after.credits:g} credits",
+                credits=after.credits,
+                period=after.period,
+                version=after.deciding.version,
+                **_exhibit_base(group.new[after.cid], runs),
+            )
+        ]
     if change.kind == LOST:
         end = after and after.period and after.period.get("end")
         reason = "exhibit removed from the National Guide" if after is None else f"recommendation period ended {end}"
-        return [event("lost_ace", old=f"{before.credits:g} credits", new=after.status if after else "removed",
-                      reason=reason, version=before.deciding.version, **_exhibit_base(group.old[before.cid], runs))]
+        return [
+            event(
+                "lost_ace",
+                old=f"{before.credits:g} credits",
+                new=after.status if after else "removed",
+                reason=reason,
+                version=before.deciding.version,
+                **_exhibit_base(group.old[before.cid], runs),
+            )
+        ]
     if change.kind in (CREDITS_CHANGED, RENEWED):
-        versions = {"old_cid": before.cid, "new_cid": after.cid, "old_version": before.deciding.version,
-                    "new_version": after.deciding.version, "old_period": before.period, "new_period": after.period}
+        versions = {
+            "old_cid": before.cid,
+            "new_cid": after.cid,
+            "old_version": before.deciding.version,
+            "new_version": after.deciding.version,
+            "old_period": before.period,
+            "new_period": after.period,
+        }
         base = _exhibit_base(group.new[after.cid], runs)
         if change.kind == CREDITS_CHANGED:
             return [event("credits_changed", old=f"{before.credits:g}", new=f"{after.credits:g}", **versions, **base)]
-        return [event("recommendation_renewed", old=_period_text(before.period), new=_period_text(after.period),
-                      credits=after.credits, **versions, **base)]
+        return [
+            event(
+                "recommendation_renewed",
+                old=_period_text(before.period),
+                new=_period_text(after.period),
+                credits=after.credits,
+                **versions,
+                **base,
+            )
+        ]
     return []
 
 
@@ -176,31 +257,71 @@ def _period_text(period: dict | None) -> str:
 def coursera_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
     """Programs that appeared, vanished or changed title on Coursera."""
     changes = snapshot_changes(engine, "coursera", old_run.id, new_run.id)
-    old = _with_last_known(engine, "coursera", load_snapshot(engine, "coursera", old_run.id,
-                                                             changes["removed"] + changes["changed"]), old_run.id)
-    new = {r["program_id"]: r for r in load_snapshot(engine, "coursera", new_run.id,
-                                                      changes["added"] + changes["changed"])}
+    old = _with_last_known(
+        engine,
+        "coursera",
+        load_snapshot(engine, "coursera", old_run.id, changes["removed"] + changes["changed"]),
+        old_run.id,
+    )
+    new = {
+        r["program_id"]: r for r in load_snapshot(engine, "coursera", new_run.id, changes["added"] + changes["changed"])
+    }
     runs = (old_run.id, new_run.id)
     events = []
     for key in changes["added"]:
         if new[key]["parse_status"] == "ok":
-            events.append(event("new_program", "coursera", key, new[key]["title"], url=new[key]["url"],
-                                runs=runs, slug=new[key]["slug"]))
+            events.append(
+                event(
+                    "new_program",
+                    "coursera",
+                    key,
+                    new[key]["title"],
+                    url=new[key]["url"],
+                    runs=runs,
+                    slug=new[key]["slug"],
+                )
+            )
     for key in changes["removed"]:
-        events.append(event("removed_program", "coursera", key, old[key]["title"], url=old[key]["url"],
-                            runs=runs, slug=old[key]["slug"]))
+        events.append(
+            event(
+                "removed_program",
+                "coursera",
+                key,
+                old[key]["title"],
+                url=old[key]["url"],
+                runs=runs,
+                slug=old[key]["slug"],
+            )
+        )
     for key in changes["changed"]:
         before, after = old[key], new[key]
         if "unknown" in (before["parse_status"], after["parse_status"]) or before["title"] == after["title"]:
             continue
-        events.append(event("renamed", "coursera", key, after["title"], old=before["title"], new=after["title"],
-                            url=after["url"], runs=runs, side="coursera", slug=after["slug"],
-                            differences=_differences(before["title"], after["title"])))
+        events.append(
+            event(
+                "renamed",
+                "coursera",
+                key,
+                after["title"],
+                old=before["title"],
+                new=after["title"],
+                url=after["url"],
+                runs=runs,
+                side="coursera",
+                slug=after["slug"],
+                differences=_differences(before["title"], after["title"]),
+            )
+        )
     return events
 
 
-def match_events(old_matches: dict[str, dict], new_matches: dict[str, dict], programs: dict[str, dict],
-                 exhibits: dict[str, dict], runs) -> list[dict[str, Any]]:
+def match_events(
+    old_matches: dict[str, dict],
+    new_matches: dict[str, dict],
+    programs: dict[str, dict],
+    exhibits: dict[str, dict],
+    runs,
+) -> list[dict[str, Any]]:
     """A Coursera title that stopped matching its (still active) ACE name word for word."""
     events = []
     for program_id, before in old_matches.items():
@@ -211,10 +332,23 @@ def match_events(old_matches: dict[str, dict], new_matches: dict[str, dict], pro
         program = programs.get(program_id)
         if exhibit is None or program is None or after["cid"] != before["cid"] or after["status"] == UNKNOWN:
             continue
-        events.append(event("name_mismatch", "coursera", program_id, program["title"],
-                            old=before["verdict"], new=after["verdict"], url=program["url"], runs=runs,
-                            ace_title=exhibit["title"], ace_id=exhibit.get("ace_id"), cid=exhibit["cid"],
-                            differences=after["differences"], slug=program["slug"]))
+        events.append(
+            event(
+                "name_mismatch",
+                "coursera",
+                program_id,
+                program["title"],
+                old=before["verdict"],
+                new=after["verdict"],
+                url=program["url"],
+                runs=runs,
+                ace_title=exhibit["title"],
+                ace_id=exhibit.get("ace_id"),
+                cid=exhibit["cid"],
+                differences=after["differences"],
+                slug=program["slug"],
+            )
+        )
     return events
 
 
@@ -224,8 +358,13 @@ def claim_changed(before: str | None, after: str | None) -> bool:
     return before not in unknown and after not in unknown and before != after
 
 
-def claim_events(old_claims: dict[str, str | None], new_matches: Iterable[dict], programs: dict[str, dict],
-                 exhibits: dict[str, dict], runs) -> list[dict[str, Any]]:
+def claim_events(
+    old_claims: dict[str, str | None],
+    new_matches: Iterable[dict],
+    programs: dict[str, dict],
+    exhibits: dict[str, dict],
+    runs,
+) -> list[dict[str, Any]]:
     """A program page's ACE claim that now stands differently against the guide (old -> new verdict)."""
     events = []
     for match in new_matches:
@@ -235,14 +374,27 @@ def claim_events(old_claims: dict[str, str | None], new_matches: Iterable[dict],
             continue
         verdict = ClaimVerdict(match["claim"])
         exhibit = exhibits.get(match["cid"]) if verdict in ABOUT_AN_EXHIBIT else None
-        events.append(event(
-            "claim_changed", "coursera", match["program_id"], program["title"], old=before, new=verdict.value,
-            url=program["url"], runs=runs, slug=program["slug"], claim_text=program.get("claim_text"),
-            page_credits=match.get("claim_credits"), credits=match.get("credits"),
-            differences=list(match.get("differences") or []) if verdict is ClaimVerdict.NAME_DIFFERS else [],
-            ace_id=exhibit and exhibit.get("ace_id"), ace_title=exhibit and exhibit["title"],
-            cid=exhibit and exhibit["cid"],
-            reason=explain(verdict, match.get("claim_credits"), match.get("credits"))))
+        events.append(
+            event(
+                "claim_changed",
+                "coursera",
+                match["program_id"],
+                program["title"],
+                old=before,
+                new=verdict.value,
+                url=program["url"],
+                runs=runs,
+                slug=program["slug"],
+                claim_text=program.get("claim_text"),
+                page_credits=match.get("claim_credits"),
+                credits=match.get("credits"),
+                differences=list(match.get("differences") or []) if verdict is ClaimVerdict.NAME_DIFFERS else [],
+                ace_id=exhibit and exhibit.get("ace_id"),
+                ace_title=exhibit and exhibit["title"],
+                cid=exhibit and exhibit["cid"],
+                reason=explain(verdict, match.get("claim_credits"), match.get("credits")),
+            )
+        )
     return events
 
 
@@ -250,9 +402,13 @@ def claim_events(old_claims: dict[str, str | None], new_matches: Iterable[dict],
 EXPIRY_COLUMNS = ("cid", "ace_id", "title", "url", "periods", "parse_status")
 
 
-def expiring_events(exhibits: Iterable[dict], ace_run, within_days: int,
-                    already: set[tuple[str, str | None]],
-                    versions_of: Callable[[list[str]], list[dict]] | None = None) -> list[dict[str, Any]]:
+def expiring_events(
+    exhibits: Iterable[dict],
+    ace_run,
+    within_days: int,
+    already: set[tuple[str, str | None]],
+    versions_of: Callable[[list[str]], list[dict]] | None = None,
+) -> list[dict[str, Any]]:
     """Active recommendations whose period ends within `within_days`, each announced once; not when
     another version of the same ACE ID (`versions_of`: ACE IDs -> their rows) carries the program on
     the day after (a version ending as its successor begins is no ending of the recommendation)."""
@@ -265,10 +421,21 @@ def expiring_events(exhibits: Iterable[dict], ace_run, within_days: int,
             continue
         days_left = (date.fromisoformat(end) - today).days
         if days_left <= within_days:
-            events.append(event("recommendation_expiring", "ace", exhibit["cid"], exhibit["title"],
-                                old=f"{status.credits:g} credits", new=end, url=exhibit["url"],
-                                runs=(None, ace_run.id), ace_id=exhibit.get("ace_id"), days_left=days_left,
-                                reason=f"period ends {end}, in {days_left} days"))
+            events.append(
+                event(
+                    "recommendation_expiring",
+                    "ace",
+                    exhibit["cid"],
+                    exhibit["title"],
+                    old=f"{status.credits:g} credits",
+                    new=end,
+                    url=exhibit["url"],
+                    runs=(None, ace_run.id),
+                    ace_id=exhibit.get("ace_id"),
+                    days_left=days_left,
+                    reason=f"period ends {end}, in {days_left} days",
+                )
+            )
     return _without_successors(events, versions_of) if versions_of and events else events
 
 
@@ -301,7 +468,17 @@ def unreadable_events(source: str, unknown_by_run: list[dict[str, dict]], after:
     events = []
     for key in sorted(stuck):
         record = unknown_by_run[0][key]
-        events.append(event("record_unreadable", source, key, record["title"] or record["url"],
-                            new=record["problem"], url=record["url"], runs=(None, run_id), healthy_runs=after,
-                            reason=f"unreadable in the last {after} healthy runs: {record['problem']}"))
+        events.append(
+            event(
+                "record_unreadable",
+                source,
+                key,
+                record["title"] or record["url"],
+                new=record["problem"],
+                url=record["url"],
+                runs=(None, run_id),
+                healthy_runs=after,
+                reason=f"unreadable in the last {after} healthy runs: {record['problem']}",
+            )
+        )
     return events

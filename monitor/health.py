@@ -10,7 +10,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from statistics import median
 
-from monitor.config import HealthConfig
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """The gate's thresholds (the [health] table of the config file; acewatch/config.py reads it)."""
+
+    max_error_ratio: float = 0.05
+    max_unknown_ratio: float = 0.05
+    # A run is unhealthy for failed requests (unreadable records) only above the ratio AND at
+    # least this many: one or two odd pages of a small catalog hold back only their own events.
+    min_failed_requests: int = 3
+    min_unreadable_records: int = 3
+    # A record still unreadable after this many healthy runs in a row is reported once (record_unreadable).
+    unreadable_alert_after: int = 3
+    min_fraction_of_median: float = 0.8
+    median_of_last: int = 5
 
 
 @dataclass(frozen=True)
@@ -25,13 +39,15 @@ class Check:
 
 def check_finished(run, _history, _limits) -> Check:
     ok = run.outcome == "finished" and run.finish_reason == "finished"
-    return Check("finished", ok, "crawl finished normally" if ok
-                 else f"crawl did not finish normally ({run.finish_reason or run.outcome})")
+    return Check(
+        "finished",
+        ok,
+        "crawl finished normally" if ok else f"crawl did not finish normally ({run.finish_reason or run.outcome})",
+    )
 
 
 def check_not_empty(run, _history, _limits) -> Check:
-    return Check("records", run.records > 0, f"{run.records} records" if run.records
-                 else "the crawl stored no records")
+    return Check("records", run.records > 0, f"{run.records} records" if run.records else "the crawl stored no records")
 
 
 def within(count: int, total: int, max_ratio: float, min_count: int) -> tuple[bool, str]:
@@ -57,9 +73,12 @@ def check_catalog_floor(run, history, limits: HealthConfig) -> Check:
     if not sizes:
         return Check("catalog_size", True, f"{run.records} records (no earlier healthy run to compare)")
     floor = int(median(sizes) * limits.min_fraction_of_median)
-    return Check("catalog_size", run.records >= floor,
-                 f"{run.records} records; floor {floor} ({limits.min_fraction_of_median:.0%} of the median "
-                 f"{median(sizes):g} of the last {len(sizes)} healthy runs)")
+    return Check(
+        "catalog_size",
+        run.records >= floor,
+        f"{run.records} records; floor {floor} ({limits.min_fraction_of_median:.0%} of the median "
+        f"{median(sizes):g} of the last {len(sizes)} healthy runs)",
+    )
 
 
 CHECKS = (check_finished, check_not_empty, check_errors, check_unknown, check_catalog_floor)

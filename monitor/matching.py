@@ -38,8 +38,8 @@ wrong exact/equivalent verdicts.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from rapidfuzz import fuzz, process
 
@@ -129,13 +129,17 @@ def _shortlists(prog_cores: list[str], ex_cores: list[str], k: int, workers: int
         return
     rows_per_chunk = max(1, _MAX_CELLS // cols)
     for start in range(0, len(prog_cores), rows_per_chunk):
-        chunk = prog_cores[start:start + rows_per_chunk]
+        chunk = prog_cores[start : start + rows_per_chunk]
         cells = len(chunk) * cols
         scores = process.cdist(
-            chunk, ex_cores, scorer=fuzz.ratio, processor=None, dtype=np.uint8,
+            chunk,
+            ex_cores,
+            scorer=fuzz.ratio,
+            processor=None,
+            dtype=np.uint8,
             workers=workers if cells >= _PARALLEL_MIN_CELLS else 1,
         )
-        top = np.argpartition(scores, cols - k, axis=1)[:, cols - k:]
+        top = np.argpartition(scores, cols - k, axis=1)[:, cols - k :]
         yield from top
 
 
@@ -149,7 +153,7 @@ class _Exhibits:
     by_org: dict[str | None, list[int]]
 
     @classmethod
-    def build(cls, items: Sequence[Candidate]) -> "_Exhibits":
+    def build(cls, items: Sequence[Candidate]) -> _Exhibits:
         prepared = _prepare_all(items)
         by_norm: dict[str, list[int]] = {}
         by_org: dict[str | None, list[int]] = {}
@@ -217,8 +221,16 @@ def _match_by_text(programs, progs, ex: _Exhibits, results) -> dict[str | None, 
     return pending
 
 
-def _match_block(programs, progs, ex: _Exhibits, org: str | None, items: list[tuple[int, list[int]]],
-                 results, shortlist: int, workers: int) -> None:
+def _match_block(
+    programs,
+    progs,
+    ex: _Exhibits,
+    org: str | None,
+    items: list[tuple[int, list[int]]],
+    results,
+    shortlist: int,
+    workers: int,
+) -> None:
     """Steps 2-4 for the programs of one organization: cdist shortlist, then rescoring."""
     pool = ex.pool(org)
     if not pool:

@@ -66,25 +66,50 @@ import gc
 import hashlib
 import re
 import unicodedata
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import combinations
 from pathlib import Path
-from typing import Any, Collection, Iterable, Iterator, Mapping, NamedTuple, Protocol, Sequence
+from typing import Any, NamedTuple, Protocol
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
 __all__ = [
-    "RULES", "NEAR_MIN_WORD_EDITS", "NEAR_MAX_EDIT_FRACTION", "NEAR_MIN_SCORE",
-    "SHORTLIST_SIZE", "VERDICTS",
-    "Normalized", "Difference", "Comparison", "Candidate", "Scored",
-    "PreparedName", "CandidateIndex", "StoredNames", "StoredNameIndex",
-    "normalize", "tokenize", "word_differences", "compare", "best_candidates",
-    "vendor_of", "canonical_org", "prepare_name", "compare_prepared",
-    "Assessment", "assess", "rank_key",
-    "NAME_KEY_FIELDS", "name_key_version", "name_key_fields", "prepared_from_key", "name_key_rows",
+    "RULES",
+    "NEAR_MIN_WORD_EDITS",
+    "NEAR_MAX_EDIT_FRACTION",
+    "NEAR_MIN_SCORE",
+    "SHORTLIST_SIZE",
+    "VERDICTS",
+    "Normalized",
+    "Difference",
+    "Comparison",
+    "Candidate",
+    "Scored",
+    "PreparedName",
+    "CandidateIndex",
+    "StoredNames",
+    "StoredNameIndex",
+    "normalize",
+    "tokenize",
+    "word_differences",
+    "compare",
+    "best_candidates",
+    "vendor_of",
+    "canonical_org",
+    "prepare_name",
+    "compare_prepared",
+    "Assessment",
+    "assess",
+    "rank_key",
+    "NAME_KEY_FIELDS",
+    "name_key_version",
+    "name_key_fields",
+    "prepared_from_key",
+    "name_key_rows",
 ]
 
 # --------------------------------------------------------------------------
@@ -124,10 +149,12 @@ _MARK_RE = re.compile(r"( ?)(?:[®™℠©]|(?<=[\w)®™℠©])\((?:R|TM|SM)\))
 _ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e"
 _ZERO_WIDTH_TABLE = {ord(c): None for c in _ZERO_WIDTH}
 
-_QUOTES_TABLE = str.maketrans({
-    **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u2035"},
-    **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb"},
-})
+_QUOTES_TABLE = str.maketrans(
+    {
+        **{c: "'" for c in "\u2018\u2019\u201a\u201b\u2032\u2035"},
+        **{c: '"' for c in "\u201c\u201d\u201e\u201f\u2033\u2036\u00ab\u00bb"},
+    }
+)
 
 # Hyphen, non-breaking hyphen, figure dash, en dash, em dash, horizontal bar,
 # hyphen bullet, minus, small/fullwidth forms.
@@ -139,6 +166,7 @@ def _rule_marks(text: str) -> str:
         spaced = bool(m.group(1) or m.group(2))
         at_edge = m.start() == 0 or m.end() == len(text)
         return " " if spaced and not at_edge else ""
+
     return _MARK_RE.sub(repl, text)
 
 
@@ -230,7 +258,9 @@ def _normalize_ascii(text: str) -> tuple[str, tuple[str, ...]]:
 
 _ASCII_APPLIED = {
     (c, w, m): tuple(name for name, on in (("case", c), ("whitespace", w), ("marks", m)) if on)
-    for c in (False, True) for w in (False, True) for m in (False, True)
+    for c in (False, True)
+    for w in (False, True)
+    for m in (False, True)
 }
 
 
@@ -359,7 +389,7 @@ def _merge_moves(ops: list[list]) -> list[list]:
                 ins_len, del_len = ins[4] - ins[3], dele[2] - dele[1]
                 if ins_len == del_len and ins[5] == dele[5]:
                     merged = ["replace", a[1], b[2], a[3], b[4], None]
-                    ops[x:y + 1] = [merged]
+                    ops[x : y + 1] = [merged]
                     changed = True
                     break
             if changed:
@@ -387,13 +417,21 @@ def _realign(a: Sequence[str], b: Sequence[str], i1: int, i2: int, j1: int, j2: 
         cost[0][j] = cost[0][j - 1] + 1 + eps
     for i in range(1, m + 1):
         for j in range(1, n + 1):
-            sub = 0.0 if old[i - 1] == new[j - 1] else 1 + eps * (1 - Levenshtein.normalized_similarity(old[i - 1], new[j - 1]))
+            sub = (
+                0.0
+                if old[i - 1] == new[j - 1]
+                else 1 + eps * (1 - Levenshtein.normalized_similarity(old[i - 1], new[j - 1]))
+            )
             cost[i][j] = min(cost[i - 1][j - 1] + sub, cost[i - 1][j] + 1 + eps, cost[i][j - 1] + 1 + eps)
     steps: list[tuple[str, int, int]] = []  # (tag, i, j) walking back
     i, j = m, n
     while i or j:
         if i and j:
-            sub = 0.0 if old[i - 1] == new[j - 1] else 1 + eps * (1 - Levenshtein.normalized_similarity(old[i - 1], new[j - 1]))
+            sub = (
+                0.0
+                if old[i - 1] == new[j - 1]
+                else 1 + eps * (1 - Levenshtein.normalized_similarity(old[i - 1], new[j - 1]))
+            )
             if cost[i][j] == cost[i - 1][j - 1] + sub:
                 steps.append(("equal" if sub == 0.0 else "replace", i - 1, j - 1))
                 i, j = i - 1, j - 1
@@ -418,10 +456,9 @@ def _realign(a: Sequence[str], b: Sequence[str], i1: int, i2: int, j1: int, j2: 
 def _difference_ops(wa: _Words, wb: _Words) -> list[tuple[str, int, int, int, int]]:
     """Word-level edit script with readable grouping (see ``word_differences``)."""
     a, b = wa.normalised, wb.normalised
-    ops = [[o.tag, o.src_start, o.src_end, o.dest_start, o.dest_end, None]
-           for o in Levenshtein.opcodes(a, b)]
+    ops = [[o.tag, o.src_start, o.src_end, o.dest_start, o.dest_end, None] for o in Levenshtein.opcodes(a, b)]
     for op in ops:  # content key for move detection
-        op[5] = a[op[1]:op[2]] if op[0] == "delete" else b[op[3]:op[4]] if op[0] == "insert" else None
+        op[5] = a[op[1] : op[2]] if op[0] == "delete" else b[op[3] : op[4]] if op[0] == "insert" else None
     ops = _merge_moves(ops)
 
     out: list[tuple[str, int, int, int, int]] = []
@@ -508,14 +545,16 @@ _VENDOR_BY_ALIAS: dict[tuple[str, ...], str] = {
 _VENDOR_DISPLAY = {vendor.casefold(): vendor for vendor in _VENDORS}
 _MAX_ALIAS_WORDS = max(len(k) for k in _VENDOR_BY_ALIAS)
 _ALIAS_FIRST_WORDS = frozenset(k[0] for k in _VENDOR_BY_ALIAS)
-_LEGAL_SUFFIXES = frozenset("inc inc. llc ltd ltd. limited corp corp. corporation co co. company gmbh plc ag sa".split())
+_LEGAL_SUFFIXES = frozenset(
+    "inc inc. llc ltd ltd. limited corp corp. corporation co co. company gmbh plc ag sa".split()
+)
 
 
 def _bare(word: str) -> str:
     """A word without edge punctuation or a possessive: ``Google's`` -> ``google``."""
     bare = _BARE.get(word)
     if bare is None:
-        bare = word.strip(",:;!?\"()[]")
+        bare = word.strip(',:;!?"()[]')
         if bare.endswith("'s"):
             bare = bare[:-2]
         if len(_BARE) < _CACHE_LIMIT:
@@ -783,10 +822,16 @@ def compare_prepared(q: PreparedName, a: PreparedName, assessment: Assessment | 
     else:
         differences = _differences(_words(q.text, q.words), _words(a.text, a.words))
     return Comparison(
-        query=q.text, ace_name=a.text, verdict=s.verdict, score=s.score,
-        differences=differences, normalisations=normalisations,
-        other_organization=s.other_organization, word_edits=s.word_edits,
-        query_org=q.org_label, ace_org=a.org_label,
+        query=q.text,
+        ace_name=a.text,
+        verdict=s.verdict,
+        score=s.score,
+        differences=differences,
+        normalisations=normalisations,
+        other_organization=s.other_organization,
+        word_edits=s.word_edits,
+        query_org=q.org_label,
+        ace_org=a.org_label,
     )
 
 
@@ -848,8 +893,12 @@ class Scored:
         return self.comparison.verdict
 
     def to_dict(self) -> dict:
-        return {"key": self.candidate.key, "name": self.candidate.name, "org": self.candidate.org,
-                **self.comparison.to_dict()}
+        return {
+            "key": self.candidate.key,
+            "name": self.candidate.name,
+            "org": self.candidate.org,
+            **self.comparison.to_dict(),
+        }
 
 
 @dataclass
@@ -954,10 +1003,7 @@ def best_candidates(
         ((assess(q, entries[i][1]), i) for i in shortlist),
         key=lambda pair: (rank_key(pair[0]), pair[1]),
     )
-    return [
-        Scored(entries[i][0], compare_prepared(q, entries[i][1], s))
-        for s, i in assessed[:limit]
-    ]
+    return [Scored(entries[i][0], compare_prepared(q, entries[i][1], s)) for s, i in assessed[:limit]]
 
 
 # --------------------------------------------------------------------------
@@ -969,7 +1015,16 @@ def best_candidates(
 #: ``norm.split()``); ``applied`` is comma-joined and ``core_words``
 #: space-joined (no content word holds a space, no rule name a comma).
 NAME_KEY_FIELDS: tuple[str, ...] = (
-    "cid", "title", "organization", "norm", "applied", "core_words", "core", "org", "vendor", "org_label",
+    "cid",
+    "title",
+    "organization",
+    "norm",
+    "applied",
+    "core_words",
+    "core",
+    "org",
+    "vendor",
+    "org_label",
 )
 
 
@@ -991,17 +1046,32 @@ def name_key_version() -> str:
 
 def name_key_fields(p: PreparedName) -> dict[str, Any]:
     """The stored fields of a prepared name (without ``cid``/``organization``)."""
-    return {"title": p.text, "norm": p.norm, "applied": ",".join(p.applied),
-            "core_words": " ".join(p.core_words), "core": p.core, "org": p.org, "vendor": p.vendor,
-            "org_label": p.org_label}
+    return {
+        "title": p.text,
+        "norm": p.norm,
+        "applied": ",".join(p.applied),
+        "core_words": " ".join(p.core_words),
+        "core": p.core,
+        "org": p.org,
+        "vendor": p.vendor,
+        "org_label": p.org_label,
+    }
 
 
 def prepared_from_key(row: Mapping[str, Any]) -> PreparedName:
     """A ``PreparedName`` rebuilt from its stored fields, without normalising anything."""
     norm, applied = row["norm"], row["applied"]
     return PreparedName(
-        row["title"], norm, tuple(applied.split(",")) if applied else (), tuple(norm.split()),
-        tuple(row["core_words"].split(" ")), row["core"], row["org"], row["vendor"], row["org_label"])
+        row["title"],
+        norm,
+        tuple(applied.split(",")) if applied else (),
+        tuple(norm.split()),
+        tuple(row["core_words"].split(" ")),
+        row["core"],
+        row["org"],
+        row["vendor"],
+        row["org_label"],
+    )
 
 
 def name_key_rows(exhibits: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
@@ -1021,8 +1091,15 @@ def name_key_rows(exhibits: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, A
                 p = prepare_name(e["title"], e["organization"])
             except ValueError:
                 continue
-            rows.append({"position": len(rows), "cid": e["cid"], "organization": e["organization"],
-                         **name_key_fields(p), "key_version": version})
+            rows.append(
+                {
+                    "position": len(rows),
+                    "cid": e["cid"],
+                    "organization": e["organization"],
+                    **name_key_fields(p),
+                    "key_version": version,
+                }
+            )
     yield from rows
 
 
@@ -1059,5 +1136,7 @@ class StoredNameIndex:
 
     def entries(self, indices: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
         rows = self.stored.key_rows(indices)
-        return {i: (Candidate(key=row["cid"], name=row["title"], org=row["organization"]), prepared_from_key(row))
-                for i, row in rows.items()}
+        return {
+            i: (Candidate(key=row["cid"], name=row["title"], org=row["organization"]), prepared_from_key(row))
+            for i, row in rows.items()
+        }

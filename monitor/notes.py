@@ -12,8 +12,11 @@ def notes_of(report: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
 
 def note_lines(runs: dict[str, Any]) -> list[str]:
     """`source: message` for every note of these runs ({source: CrawlRun}), in source order."""
-    return [f"{source}: {note['message']}" for source, run in runs.items()
-            for note in notes_of(getattr(run, "health_report", None))]
+    return [
+        f"{source}: {note['message']}"
+        for source, run in runs.items()
+        for note in notes_of(getattr(run, "health_report", None))
+    ]
 
 
 def note_is_problem(note: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ ACTIVE, EXPIRED, NOT_YET_ACTIVE, UNKNOWN = "active", "expired", "not_yet_active"
 class PeriodStatus:
     status: str
     period: dict[str, Any] | None  # the period the status is about (current, else the latest)
-    credits: float | None          # semester hours in that period
+    credits: float | None  # semester hours in that period
 
     def to_dict(self) -> dict[str, Any]:
         return {"status": self.status, "period": self.period, "credits": self.credits}

@@ -28,7 +28,13 @@ from typing import Any
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus, exhibit_status
 
 NONE, HELD_BACK, GAINED, LOST, CREDITS_CHANGED, RENEWED = (
-    "none", "held_back", "gained", "lost", "credits_changed", "renewed")
+    "none",
+    "held_back",
+    "gained",
+    "lost",
+    "credits_changed",
+    "renewed",
+)
 
 
 @dataclass(frozen=True)
@@ -42,8 +48,11 @@ class ExhibitVersion:
     @classmethod
     def of(cls, record: Mapping[str, Any], day: date) -> ExhibitVersion:
         """A stored exhibit row (cid, version, periods, parse_status) as it stood on `day`."""
-        return cls(record["cid"], record.get("version"),
-                   exhibit_status(record.get("periods") or [], record.get("parse_status", "unknown"), day))
+        return cls(
+            record["cid"],
+            record.get("version"),
+            exhibit_status(record.get("periods") or [], record.get("parse_status", "unknown"), day),
+        )
 
     def order(self) -> tuple[int, str, str]:
         """Newest last: version number (none = lowest), then the period's start, then cid (a stable tie)."""
@@ -55,8 +64,8 @@ class ExhibitVersion:
 class ProgramState:
     """What an ACE ID's versions say on one night, and the version that says it."""
 
-    status: str                       # active | expired | not_yet_active | unknown
-    deciding: ExhibitVersion | None   # None only when unknown
+    status: str  # active | expired | not_yet_active | unknown
+    deciding: ExhibitVersion | None  # None only when unknown
 
     @property
     def credits(self) -> float | None:

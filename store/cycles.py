@@ -11,17 +11,29 @@ from store.models import ChangeEvent, Cycle, Delivery, ProgramMatch
 from store.runs import utcnow
 
 
-def begin_cycle(engine: Engine, ace_run_id: int | None, coursera_run_id: int | None,
-                previous_cycle_id: int | None) -> int:
+def begin_cycle(
+    engine: Engine, ace_run_id: int | None, coursera_run_id: int | None, previous_cycle_id: int | None
+) -> int:
     with engine.begin() as connection:
-        result = connection.execute(insert(Cycle).values(
-            started_at=utcnow(), ace_run_id=ace_run_id, coursera_run_id=coursera_run_id,
-            previous_cycle_id=previous_cycle_id, outcome="running"))
+        result = connection.execute(
+            insert(Cycle).values(
+                started_at=utcnow(),
+                ace_run_id=ace_run_id,
+                coursera_run_id=coursera_run_id,
+                previous_cycle_id=previous_cycle_id,
+                outcome="running",
+            )
+        )
         return int(result.inserted_primary_key[0])
 
 
-def finish_cycle(engine: Engine, cycle_id: int, matches: Sequence[dict[str, Any]],
-                 events: Sequence[dict[str, Any]], deliveries: Sequence[dict[str, Any]] = ()) -> None:
+def finish_cycle(
+    engine: Engine,
+    cycle_id: int,
+    matches: Sequence[dict[str, Any]],
+    events: Sequence[dict[str, Any]],
+    deliveries: Sequence[dict[str, Any]] = (),
+) -> None:
     """Store a cycle's matches, events and queued digests (`deliveries`, the alert outbox rows)
     and mark it finished, all or nothing: a crash cannot leave events whose alert was never queued."""
     now = utcnow()
@@ -30,16 +42,33 @@ def finish_cycle(engine: Engine, cycle_id: int, matches: Sequence[dict[str, Any]
             connection.execute(insert(Delivery.__table__), [dict(row) for row in deliveries])
         connection.execute(delete(ProgramMatch).where(ProgramMatch.cycle_id == cycle_id))
         if matches:
-            connection.execute(insert(ProgramMatch.__table__), [
-                {"cycle_id": cycle_id, "cid": None, "score": 0.0, "credits": None, "differences": [], **m}
-                for m in matches])
+            connection.execute(
+                insert(ProgramMatch.__table__),
+                [
+                    {"cycle_id": cycle_id, "cid": None, "score": 0.0, "credits": None, "differences": [], **m}
+                    for m in matches
+                ],
+            )
         if events:
-            connection.execute(insert(ChangeEvent.__table__), [
-                {"cycle_id": cycle_id, "detected_at": now, "old": None, "new": None, "evidence_url": None,
-                 "from_run_id": None, "to_run_id": None, "subject": "", "details": {}, **e}
-                for e in events])
+            connection.execute(
+                insert(ChangeEvent.__table__),
+                [
+                    {
+                        "cycle_id": cycle_id,
+                        "detected_at": now,
+                        "old": None,
+                        "new": None,
+                        "evidence_url": None,
+                        "from_run_id": None,
+                        "to_run_id": None,
+                        "subject": "",
+                        "details": {},
+                        **e,
+                    }
+                    for e in events
+                ],
+            )
         connection.execute(update(Cycle).where(Cycle.id == cycle_id).values(outcome="finished", finished_at=now))
-
 
 
 def latest_cycle(engine: Engine, before_id: int | None = None) -> Cycle | None:
@@ -81,25 +110,29 @@ def cycle_match_cids(engine: Engine, cycle_id: int) -> dict[str, str | None]:
 
 def latest_judged_cycle(engine: Engine) -> int | None:
     """The newest cycle with a judged claim verdict (one whose sources were fresh and readable): what `audit` reads."""
-    query = select(func.max(ProgramMatch.cycle_id)).where(ProgramMatch.claim.is_not(None),
-                                                         ProgramMatch.claim != "unknown")
+    query = select(func.max(ProgramMatch.cycle_id)).where(
+        ProgramMatch.claim.is_not(None), ProgramMatch.claim != "unknown"
+    )
     with engine.connect() as connection:
         return connection.execute(query).scalar()
 
 
 def claim_matches(engine: Engine, cycle_id: int, claims: Sequence[str]) -> list[dict[str, Any]]:
     """A cycle's matches whose claim verdict is one of `claims`, by program id: what `audit` reports."""
-    query = (select(ProgramMatch.__table__)
-             .where(ProgramMatch.cycle_id == cycle_id, ProgramMatch.claim.in_(list(claims)))
-             .order_by(ProgramMatch.program_id))
+    query = (
+        select(ProgramMatch.__table__)
+        .where(ProgramMatch.cycle_id == cycle_id, ProgramMatch.claim.in_(list(claims)))
+        .order_by(ProgramMatch.program_id)
+    )
     with engine.connect() as connection:
         return [dict(row) for row in connection.execute(query).mappings()]
 
 
 def claim_counts(engine: Engine, cycle_id: int) -> dict[str | None, int]:
     """How many programs of a cycle have each claim verdict."""
-    query = (select(ProgramMatch.claim, func.count()).where(ProgramMatch.cycle_id == cycle_id)
-             .group_by(ProgramMatch.claim))
+    query = (
+        select(ProgramMatch.claim, func.count()).where(ProgramMatch.cycle_id == cycle_id).group_by(ProgramMatch.claim)
+    )
     with engine.connect() as connection:
         return {claim: count for claim, count in connection.execute(query)}
 
@@ -113,11 +146,17 @@ def last_known_claims(engine: Engine, program_ids: Sequence[str], before_id: int
     found: dict[str, str] = {}
     table = ProgramMatch.__table__
     for start in range(0, len(program_ids), 500):
-        batch = sorted(program_ids)[start:start + 500]
-        query = (select(table.c.program_id, table.c.claim)
-                 .where(table.c.program_id.in_(batch), table.c.cycle_id <= before_id,
-                        table.c.claim.is_not(None), table.c.claim != "unknown")
-                 .order_by(table.c.cycle_id))
+        batch = sorted(program_ids)[start : start + 500]
+        query = (
+            select(table.c.program_id, table.c.claim)
+            .where(
+                table.c.program_id.in_(batch),
+                table.c.cycle_id <= before_id,
+                table.c.claim.is_not(None),
+                table.c.claim != "unknown",
+            )
+            .order_by(table.c.cycle_id)
+        )
         with engine.connect() as connection:
             found.update({program_id: claim for program_id, claim in connection.execute(query)})
     return found
@@ -135,7 +174,6 @@ def cycle_events(engine: Engine, cycle_id: int | None = None, limit: int | None 
         return [dict(row) for row in reversed(connection.execute(query).mappings().all())]
 
 
-
 def latest_event(engine: Engine, subject_key: str, types: Sequence[str]) -> dict[str, Any] | None:
     """The newest stored event of one of `types` about `subject_key`, or None.
 
@@ -143,8 +181,12 @@ def latest_event(engine: Engine, subject_key: str, types: Sequence[str]) -> dict
     announced, whatever runs (killed, interrupted) came in between.
     """
     table = ChangeEvent.__table__
-    query = (select(table).where(table.c.subject_key == subject_key, table.c.type.in_(list(types)))
-             .order_by(table.c.id.desc()).limit(1))
+    query = (
+        select(table)
+        .where(table.c.subject_key == subject_key, table.c.type.in_(list(types)))
+        .order_by(table.c.id.desc())
+        .limit(1)
+    )
     with engine.connect() as connection:
         row = connection.execute(query).mappings().first()
     return dict(row) if row else None

@@ -34,8 +34,9 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise StoreError(f"not a database URL: {url!r} (expected e.g. sqlite:///path/to/acewatch.db "
-                         "or postgresql://user@host/db)") from None
+        raise StoreError(
+            f"not a database URL: {url!r} (expected e.g. sqlite:///path/to/acewatch.db or postgresql://user@host/db)"
+        ) from None
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite") and parsed.database not in (None, "", ":memory:"):
@@ -94,7 +95,8 @@ def upgrade_schema(engine: Engine) -> None:
     if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
         raise StoreError(
             f"the database {mask_url(engine.url.render_as_string(hide_password=False))} has schema revision "
-            f"{current}, newer than this acewatch knows (head {script.get_current_head()}); upgrade acewatch")
+            f"{current}, newer than this acewatch knows (head {script.get_current_head()}); upgrade acewatch"
+        )
     if current != script.get_current_head():
         with engine.begin() as connection:
             config.attributes["connection"] = connection

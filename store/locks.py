@@ -22,7 +22,7 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,8 +46,10 @@ class LockHeld(Exception):
         if info is None:
             message = f"the {name!r} lock is held by another acewatch process"
         else:
-            message = (f"another acewatch run is in progress: lock {name!r} held by {info.holder} "
-                       f"since {_iso(info.acquired_at)} (expires {_iso(info.expires_at)})")
+            message = (
+                f"another acewatch run is in progress: lock {name!r} held by {info.holder} "
+                f"since {_iso(info.acquired_at)} (expires {_iso(info.expires_at)})"
+            )
         super().__init__(message)
 
 
@@ -64,12 +66,17 @@ class LockInfo:
         return self.expires_at < (now or utcnow())
 
     def to_dict(self, now: datetime | None = None) -> dict:
-        return {"name": self.name, "holder": self.holder, "since": _iso(self.acquired_at),
-                "expires_at": _iso(self.expires_at), "expired": self.expired(now)}
+        return {
+            "name": self.name,
+            "holder": self.holder,
+            "since": _iso(self.acquired_at),
+            "expires_at": _iso(self.expires_at),
+            "expired": self.expired(now),
+        }
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def ttl_for(crawl_timeout_seconds: int | float) -> int:
@@ -102,8 +109,7 @@ def acquire(engine: Engine, name: str, holder: str, ttl_seconds: float) -> bool:
 def _insert(engine: Engine, name: str, holder: str, now: datetime, expires: datetime) -> bool:
     try:
         with engine.begin() as connection:
-            connection.execute(insert(RunLock).values(name=name, holder=holder, acquired_at=now,
-                                                      expires_at=expires))
+            connection.execute(insert(RunLock).values(name=name, holder=holder, acquired_at=now, expires_at=expires))
         return True
     except IntegrityError:
         return False
@@ -126,8 +132,9 @@ def holder_is_dead(holder: str) -> bool:
     return False
 
 
-def _take_over(engine: Engine, name: str, holder: str, now: datetime, expires: datetime,
-               dead_holder: str | None = None) -> bool:
+def _take_over(
+    engine: Engine, name: str, holder: str, now: datetime, expires: datetime, dead_holder: str | None = None
+) -> bool:
     """Claim an existing row only if it expired, is ours, or its holder died: one atomic conditional UPDATE."""
     claimable = [RunLock.expires_at < now, RunLock.holder == holder]
     if dead_holder:
@@ -136,7 +143,8 @@ def _take_over(engine: Engine, name: str, holder: str, now: datetime, expires: d
         result = connection.execute(
             update(RunLock)
             .where(RunLock.name == name, or_(*claimable))
-            .values(holder=holder, acquired_at=now, expires_at=expires))
+            .values(holder=holder, acquired_at=now, expires_at=expires)
+        )
         return result.rowcount == 1
 
 
@@ -144,8 +152,10 @@ def refresh(engine: Engine, name: str, holder: str, ttl_seconds: float) -> bool:
     """Push the expiry out for a long run; False means we no longer hold the lock."""
     with engine.begin() as connection:
         result = connection.execute(
-            update(RunLock).where(RunLock.name == name, RunLock.holder == holder)
-            .values(expires_at=utcnow() + timedelta(seconds=ttl_seconds)))
+            update(RunLock)
+            .where(RunLock.name == name, RunLock.holder == holder)
+            .values(expires_at=utcnow() + timedelta(seconds=ttl_seconds))
+        )
         return result.rowcount == 1
 
 
@@ -179,8 +189,9 @@ class HeldLock:
 
 
 @contextmanager
-def run_lock(engine: Engine, name: str = DEFAULT_NAME, ttl: float = DEFAULT_TTL_SECONDS,
-             holder: str | None = None) -> Iterator[HeldLock]:
+def run_lock(
+    engine: Engine, name: str = DEFAULT_NAME, ttl: float = DEFAULT_TTL_SECONDS, holder: str | None = None
+) -> Iterator[HeldLock]:
     """Hold `name` for the body, or raise LockHeld at once; released however the body ends.
 
     A KeyboardInterrupt or SystemExit (SIGINT, SIGTERM turned into an exit)
@@ -198,8 +209,8 @@ def run_lock(engine: Engine, name: str = DEFAULT_NAME, ttl: float = DEFAULT_TTL_
 
 def _aware(moment: datetime) -> datetime:
     """SQLite hands back naive datetimes; everything here is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _iso(moment: datetime) -> str:
-    return _aware(moment).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return _aware(moment).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

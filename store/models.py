@@ -46,8 +46,11 @@ class AceExhibit(SQLModel, table=True):
     """An ACE National Guide course exhibit as one run saw it."""
 
     __tablename__ = "ace_exhibit"
-    __table_args__ = (UniqueConstraint("run_id", "cid"), Index("ix_ace_exhibit_run_title", "run_id", "title"),
-                      Index("ix_ace_exhibit_run_ace_id", "run_id", "ace_id"))
+    __table_args__ = (
+        UniqueConstraint("run_id", "cid"),
+        Index("ix_ace_exhibit_run_title", "run_id", "title"),
+        Index("ix_ace_exhibit_run_ace_id", "run_id", "ace_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     run_id: int = Field(foreign_key="crawl_run.id", ondelete="CASCADE")
@@ -199,7 +202,7 @@ class NameIndex(SQLModel, table=True):
     key_version: str = Field(max_length=64)
     names: int = 0
     cores: str = ""  # content-word keys (monitor.names.PreparedName.core), one a line
-    orgs: str = ""   # canonical organization keys, one a line ("" for unknown)
+    orgs: str = ""  # canonical organization keys, one a line ("" for unknown)
     written_at: datetime
 
 
@@ -225,9 +228,9 @@ class NameKey(SQLModel, table=True):
     organization: str = ""
     # The fields of monitor.names.PreparedName (words = norm.split()).
     norm: str
-    applied: str = ""       # normalisation rules that changed the title, comma-joined
-    core_words: str         # content words, space-joined
-    core: str               # content words sorted: the shortlist key
+    applied: str = ""  # normalisation rules that changed the title, comma-joined
+    core_words: str  # content words, space-joined
+    core: str  # content words sorted: the shortlist key
     org: str | None = None  # canonical organization (given, else the leading vendor)
     vendor: str | None = None
     org_label: str | None = None

@@ -48,8 +48,9 @@ def write_name_index(engine: Engine, ace_run_id: int, rows: Iterable[dict[str, A
         return 0
     version = first["key_version"]
     with engine.begin() as connection:
-        stored = connection.execute(select(NameIndex.key_version, NameIndex.names)
-                                    .where(NameIndex.ace_run_id == ace_run_id)).first()
+        stored = connection.execute(
+            select(NameIndex.key_version, NameIndex.names).where(NameIndex.ace_run_id == ace_run_id)
+        ).first()
         if stored is not None and stored.key_version == version and stored.names == _count(connection, ace_run_id):
             return 0
         every = [first, *rows]
@@ -58,18 +59,25 @@ def write_name_index(engine: Engine, ace_run_id: int, rows: Iterable[dict[str, A
         if stored is not None:
             connection.execute(delete(NameKey).where(NameKey.ace_run_id == ace_run_id))
             connection.execute(delete(NameIndex).where(NameIndex.ace_run_id == ace_run_id))
-        connection.execute(insert(NameIndex).values(
-            ace_run_id=ace_run_id, key_version=version, names=len(names), written_at=utcnow(),
-            cores=SEPARATOR.join(row["core"] for row in names),
-            orgs=SEPARATOR.join(row["org"] or "" for row in names)))
+        connection.execute(
+            insert(NameIndex).values(
+                ace_run_id=ace_run_id,
+                key_version=version,
+                names=len(names),
+                written_at=utcnow(),
+                cores=SEPARATOR.join(row["core"] for row in names),
+                orgs=SEPARATOR.join(row["org"] or "" for row in names),
+            )
+        )
         for batch in _batches(names, BATCH):
             connection.execute(insert(NameKey.__table__), [{**row, "ace_run_id": ace_run_id} for row in batch])
     return len(names)
 
 
 def _count(connection, ace_run_id: int) -> int:
-    return connection.execute(select(func.count()).select_from(NameKey)
-                              .where(NameKey.ace_run_id == ace_run_id)).scalar_one()
+    return connection.execute(
+        select(func.count()).select_from(NameKey).where(NameKey.ace_run_id == ace_run_id)
+    ).scalar_one()
 
 
 def _check_layout(names: list[dict[str, Any]], version: str, versions: list[str]) -> None:

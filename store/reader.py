@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -41,9 +41,9 @@ def _safe(url: str) -> str:
 
 def _parse_time(value: Any) -> datetime | None:
     if value is None or isinstance(value, datetime):
-        return value if value is None or value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value is None or value.tzinfo else value.replace(tzinfo=UTC)
     parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _json(value: Any) -> Any:
@@ -80,8 +80,7 @@ class StoreReader:
         if not path or not Path(path).expanduser().exists():
             raise ReaderError(f"no acewatch database at {path or url}: run `acewatch run` (or `acewatch demo`) first")
         # Any thread may use the reader, one at a time (the web app keeps a pool of them).
-        self.connection = sqlite3.connect(f"file:{Path(path).expanduser()}?mode=ro", uri=True,
-                                          check_same_thread=False)
+        self.connection = sqlite3.connect(f"file:{Path(path).expanduser()}?mode=ro", uri=True, check_same_thread=False)
         self.marker = "?"
         self.backend = "sqlite"
 
@@ -91,8 +90,9 @@ class StoreReader:
         try:
             # autocommit: a long-lived reader (the web app) must not sit idle in a transaction, holding locks
             # that a schema upgrade waits for; each SELECT sees the newest committed data either way.
-            self.connection = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=10,
-                                              autocommit=True)
+            self.connection = psycopg.connect(
+                url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=10, autocommit=True
+            )
         except psycopg.Error as exc:
             raise ReaderError(f"cannot open database {_safe(url)}: {str(exc).strip().splitlines()[0]}") from None
         self.marker = "%s"
@@ -105,7 +105,9 @@ class StoreReader:
             return cursor.fetchall()
         except Exception as exc:  # sqlite3 and psycopg raise unrelated classes
             if "no such table" in str(exc) or "does not exist" in str(exc):
-                raise ReaderError(f"{_safe(self.url)} is not an acewatch database yet: run `acewatch run` first") from None
+                raise ReaderError(
+                    f"{_safe(self.url)} is not an acewatch database yet: run `acewatch run` first"
+                ) from None
             raise ReaderError(f"cannot read {_safe(self.url)}: {str(exc).splitlines()[0]}") from None
 
     def check_schema(self) -> None:
@@ -113,14 +115,17 @@ class StoreReader:
         rows = self.query("SELECT version_num FROM alembic_version")
         unknown = [row[0] for row in rows if row[0] not in known_revisions()]
         if unknown:
-            raise ReaderError(f"the database {_safe(self.url)} has schema revision {unknown[0]}, newer than this "
-                              "acewatch knows; upgrade acewatch")
+            raise ReaderError(
+                f"the database {_safe(self.url)} has schema revision {unknown[0]}, newer than this "
+                "acewatch knows; upgrade acewatch"
+            )
 
     def latest_snapshot(self) -> Snapshot | None:
         rows = self.query(
             "SELECT c.id, c.ace_run_id, c.coursera_run_id, a.started_at, p.started_at FROM cycle c "
             "LEFT JOIN crawl_run a ON a.id = c.ace_run_id LEFT JOIN crawl_run p ON p.id = c.coursera_run_id "
-            "WHERE c.outcome = 'finished' AND c.ace_run_id IS NOT NULL ORDER BY c.id DESC LIMIT 1")
+            "WHERE c.outcome = 'finished' AND c.ace_run_id IS NOT NULL ORDER BY c.id DESC LIMIT 1"
+        )
         if not rows:
             return None
         cycle_id, ace_run, coursera_run, ace_at, coursera_at = rows[0]
@@ -132,8 +137,9 @@ class StoreReader:
         Ordered by cid in Python (not by the database's collation), the order
         of the stored name index, so both break ties between equal candidates alike.
         """
-        rows = self.query("SELECT cid, title, organization FROM ace_exhibit WHERE run_id = ? AND title <> ''",
-                          (run_id,))
+        rows = self.query(
+            "SELECT cid, title, organization FROM ace_exhibit WHERE run_id = ? AND title <> ''", (run_id,)
+        )
         return sorted(rows, key=lambda row: row[0])
 
     def has_table(self, name: str) -> bool:
@@ -165,7 +171,9 @@ class StoreReader:
         marks = ",".join("?" * len(cids))
         rows = self.query(
             f"SELECT cid, ace_id, organization, title, url, periods, parse_status FROM ace_exhibit "
-            f"WHERE run_id = ? AND cid IN ({marks})", (run_id, *cids))
+            f"WHERE run_id = ? AND cid IN ({marks})",
+            (run_id, *cids),
+        )
         keys = ("cid", "ace_id", "organization", "title", "url", "periods", "parse_status")
         found = {row[0]: dict(zip(keys, row)) for row in rows}
         for record in found.values():
@@ -183,7 +191,9 @@ class StoreReader:
         keys = ("cid", "ace_id", "version", "organization", "title", "url", "periods", "parse_status")
         rows = self.query(
             f"SELECT cid, ace_id, {version}, organization, title, url, periods, parse_status FROM ace_exhibit "
-            f"WHERE run_id = ? AND ace_id IN ({marks}) ORDER BY cid", (run_id, *ace_ids))
+            f"WHERE run_id = ? AND ace_id IN ({marks}) ORDER BY cid",
+            (run_id, *ace_ids),
+        )
         found: dict[str, list[dict[str, Any]]] = {}
         for row in rows:
             record = dict(zip(keys, row))
@@ -194,20 +204,37 @@ class StoreReader:
     def has_column(self, table: str, column: str) -> bool:
         if self.backend == "sqlite":
             return any(row[1] == column for row in self.query(f"PRAGMA table_info({table})"))
-        return bool(self.query("SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = ?",
-                               (table, column)))
+        return bool(
+            self.query(
+                "SELECT 1 FROM information_schema.columns WHERE table_name = ? AND column_name = ?", (table, column)
+            )
+        )
 
     def first_seen(self, cid: str) -> datetime | None:
         """When acewatch first saw this exhibit in a finished ACE crawl: the "since" of an answer."""
-        rows = self.query("SELECT MIN(r.started_at) FROM ace_exhibit e JOIN crawl_run r ON r.id = e.run_id "
-                          "WHERE e.cid = ? AND r.outcome = 'finished'", (cid,))
+        rows = self.query(
+            "SELECT MIN(r.started_at) FROM ace_exhibit e JOIN crawl_run r ON r.id = e.run_id "
+            "WHERE e.cid = ? AND r.outcome = 'finished'",
+            (cid,),
+        )
         return _parse_time(rows[0][0]) if rows and rows[0][0] else None
 
     def program(self, run_id: int, slug: str) -> dict[str, Any] | None:
-        keys = ("program_id", "slug", "title", "partner", "url", "variant", "ace_claim", "ace_credits", "claim_text",
-                "parse_status")
-        rows = self.query(f"SELECT {', '.join(keys)} FROM coursera_program WHERE run_id = ? AND slug = ?",
-                          (run_id, slug))
+        keys = (
+            "program_id",
+            "slug",
+            "title",
+            "partner",
+            "url",
+            "variant",
+            "ace_claim",
+            "ace_credits",
+            "claim_text",
+            "parse_status",
+        )
+        rows = self.query(
+            f"SELECT {', '.join(keys)} FROM coursera_program WHERE run_id = ? AND slug = ?", (run_id, slug)
+        )
         return dict(zip(keys, rows[0])) if rows else None
 
     def close(self) -> None:
@@ -225,8 +252,14 @@ class StoredNameKeys:
     #: Columns of a key row: monitor.names.NAME_KEY_FIELDS (a test keeps them equal).
     FIELDS = ("cid", "title", "organization", "norm", "applied", "core_words", "core", "org", "vendor", "org_label")
 
-    def __init__(self, reader: StoreReader, run_id: int, cores: list[str], orgs: list[str],
-                 pools: dict[str, tuple[list[int], list[str]]] | None = None):
+    def __init__(
+        self,
+        reader: StoreReader,
+        run_id: int,
+        cores: list[str],
+        orgs: list[str],
+        pools: dict[str, tuple[list[int], list[str]]] | None = None,
+    ):
         self.reader = reader
         self.run_id = run_id
         self.cores = cores
@@ -236,8 +269,12 @@ class StoredNameKeys:
         self.pools = pools
 
     def same_norm(self, norm: str) -> list[int]:
-        return sorted(position for (position,) in self.reader.query(
-            "SELECT position FROM name_key WHERE ace_run_id = ? AND norm = ?", (self.run_id, norm)))
+        return sorted(
+            position
+            for (position,) in self.reader.query(
+                "SELECT position FROM name_key WHERE ace_run_id = ? AND norm = ?", (self.run_id, norm)
+            )
+        )
 
     def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
         """Names of `org`, then of unknown organization; every name (None) when `org` is None or has none."""
@@ -258,9 +295,13 @@ class StoredNameKeys:
         if not positions:
             return {}
         marks = ",".join("?" * len(positions))
-        rows = self.reader.query(f"SELECT position, {', '.join(self.FIELDS)} FROM name_key "
-                                 f"WHERE ace_run_id = ? AND position IN ({marks})", (self.run_id, *positions))
+        rows = self.reader.query(
+            f"SELECT position, {', '.join(self.FIELDS)} FROM name_key WHERE ace_run_id = ? AND position IN ({marks})",
+            (self.run_id, *positions),
+        )
         if len(rows) != len(positions):
-            raise ReaderError(f"the name index of ACE run {self.run_id} in {_safe(self.reader.url)} is incomplete; "
-                              "`acewatch run` rewrites it")
+            raise ReaderError(
+                f"the name index of ACE run {self.run_id} in {_safe(self.reader.url)} is incomplete; "
+                "`acewatch run` rewrites it"
+            )
         return {row[0]: dict(zip(self.FIELDS, row[1:])) for row in rows}

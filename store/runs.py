@@ -2,7 +2,7 @@
 
 Snapshot rows are prepared once as plain tuples (JSON text and content hash
 computed here) and handed to the driver: `executemany` on SQLite, `COPY` on
-PostgreSQL. Per-row ORM adds were 27x slower than Core (see baselines.md);
+PostgreSQL. Per-row ORM adds were 27x slower than Core (`bench/run.py` measures the writer);
 Core's per-row bind processing was still about 2x the raw driver call.
 
 A crawl streams its records through a `SnapshotWriter`: rows wait in memory,
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -31,7 +31,7 @@ BATCH = 5000
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 _NOT_HASHED = frozenset(("id", "run_id", "content_hash"))
@@ -56,13 +56,21 @@ def begin_run(engine: Engine, source: str, base_url: str = "") -> int:
     if source not in SNAPSHOT_TABLES:
         raise ValueError(f"unknown source {source!r}; known: {', '.join(SNAPSHOT_TABLES)}")
     with engine.begin() as connection:
-        result = connection.execute(insert(CrawlRun).values(
-            source=source, base_url=base_url, started_at=utcnow(), outcome="running", health_report=[]))
+        result = connection.execute(
+            insert(CrawlRun).values(
+                source=source, base_url=base_url, started_at=utcnow(), outcome="running", health_report=[]
+            )
+        )
         return int(result.inserted_primary_key[0])
 
 
-def save_snapshot(engine: Engine, run_id: int, records: Iterable[dict[str, Any]],
-                  stats: dict[str, Any], finish_reason: str = "finished") -> int:
+def save_snapshot(
+    engine: Engine,
+    run_id: int,
+    records: Iterable[dict[str, Any]],
+    stats: dict[str, Any],
+    finish_reason: str = "finished",
+) -> int:
     """Write a run's records and mark it finished, in one transaction.
 
     Either the whole snapshot and the `finished` mark land together, or
@@ -102,7 +110,7 @@ class SnapshotWriter:
         self.rows = _RowMaker(self.model, run_id)
         self.staging = f"acewatch_staging_{source}_{run_id}"
         self.staged = False  # has anything spilled to the staging table
-        self.pending: dict[int, tuple] = {}   # seq -> row, not yet staged
+        self.pending: dict[int, tuple] = {}  # seq -> row, not yet staged
         self.kept: dict[str, tuple[int, bool]] = {}  # key -> (seq, readable)
         self.seq = 0
 
@@ -132,7 +140,8 @@ class SnapshotWriter:
                 self.connection.exec_driver_sql(f"DROP TABLE IF EXISTS {self._temp}{self.staging}")
                 self.connection.exec_driver_sql(
                     f"CREATE TEMPORARY TABLE {self.staging} AS SELECT 0 AS seq, {', '.join(self.rows.columns)} "
-                    f"FROM {self.model.__table__.name} WHERE 1 = 0")
+                    f"FROM {self.model.__table__.name} WHERE 1 = 0"
+                )
                 self.staged = True
             rows = [(seq, *row) for seq, row in self.pending.items()]
             _insert_rows(self.connection, self._temp + self.staging, ("seq", *self.rows.columns), rows)
@@ -153,7 +162,8 @@ class SnapshotWriter:
                     columns = ", ".join(self.rows.columns)
                     self.connection.exec_driver_sql(
                         f"INSERT INTO {self.model.__table__.name} ({columns}) "
-                        f"SELECT {columns} FROM {self._temp}{self.staging} ORDER BY {self.key}")
+                        f"SELECT {columns} FROM {self._temp}{self.staging} ORDER BY {self.key}"
+                    )
                 else:
                     _insert_in_key_order(self.connection, self.source, self.rows, self.pending.values())
                 _mark_finished(self.connection, self.run_id, len(self.kept), stats, finish_reason)
@@ -183,14 +193,18 @@ def _running_source(connection: Connection, run_id: int) -> str:
     return run.source
 
 
-def _mark_finished(connection: Connection, run_id: int, written: int, stats: dict[str, Any],
-                   finish_reason: str) -> None:
+def _mark_finished(
+    connection: Connection, run_id: int, written: int, stats: dict[str, Any], finish_reason: str
+) -> None:
     values: dict[str, Any] = {field: int(stats.get(field, 0)) for field in STAT_FIELDS}
     values["records"] = written
     if stats.get("notes"):  # the crawl's notes (crawler/notes.py), kept until the health gate adds its checks
         values["health_report"] = list(stats["notes"])
-    connection.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
-        outcome="finished", finish_reason=finish_reason, finished_at=utcnow(), **values))
+    connection.execute(
+        update(CrawlRun)
+        .where(CrawlRun.id == run_id)
+        .values(outcome="finished", finish_reason=finish_reason, finished_at=utcnow(), **values)
+    )
 
 
 class _RowMaker:
@@ -250,15 +264,23 @@ def fail_run(engine: Engine, run_id: int, reason: str, stats: dict[str, Any] | N
     """Mark a run failed with nothing from it counted; earlier snapshots stay as they were."""
     values = {field: int((stats or {}).get(field, 0)) for field in STAT_FIELDS}
     with engine.begin() as connection:
-        connection.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
-            outcome="failed", finish_reason=reason[:500], finished_at=utcnow(), healthy=False,
-            health_report=[{"check": "finished", "ok": False, "message": reason[:500]}], **values))
+        connection.execute(
+            update(CrawlRun)
+            .where(CrawlRun.id == run_id)
+            .values(
+                outcome="failed",
+                finish_reason=reason[:500],
+                finished_at=utcnow(),
+                healthy=False,
+                health_report=[{"check": "finished", "ok": False, "message": reason[:500]}],
+                **values,
+            )
+        )
 
 
 def set_health(engine: Engine, run_id: int, healthy: bool, report: list[dict[str, Any]]) -> None:
     with engine.begin() as connection:
-        connection.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(
-            healthy=healthy, health_report=report))
+        connection.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(healthy=healthy, health_report=report))
 
 
 def get_run(engine: Engine, run_id: int) -> CrawlRun:
@@ -267,13 +289,17 @@ def get_run(engine: Engine, run_id: int) -> CrawlRun:
     return CrawlRun(**row)
 
 
-def recent_runs(engine: Engine, source: str, limit: int = 10, healthy: bool | None = None,
-                before_id: int | None = None) -> list[CrawlRun]:
+def recent_runs(
+    engine: Engine, source: str, limit: int = 10, healthy: bool | None = None, before_id: int | None = None
+) -> list[CrawlRun]:
     """Newest first; `healthy=True` gives only runs the health gate accepted."""
     query = select(CrawlRun).where(CrawlRun.source == source)
     if healthy is not None:
-        query = query.where(CrawlRun.healthy == healthy, CrawlRun.outcome == "finished") if healthy \
+        query = (
+            query.where(CrawlRun.healthy == healthy, CrawlRun.outcome == "finished")
+            if healthy
             else query.where(CrawlRun.healthy == healthy)
+        )
     if before_id is not None:
         query = query.where(CrawlRun.id < before_id)
     with engine.connect() as connection:
@@ -286,14 +312,16 @@ def latest_healthy_run(engine: Engine, source: str, before_id: int | None = None
     return runs[0] if runs else None
 
 
-def load_snapshot(engine: Engine, source: str, run_id: int, keys: Sequence[str] | None = None,
-                  columns: Sequence[str] | None = None) -> list[dict]:
+def load_snapshot(
+    engine: Engine, source: str, run_id: int, keys: Sequence[str] | None = None, columns: Sequence[str] | None = None
+) -> list[dict]:
     """The records of one run (optionally only those keys and columns), as plain dicts."""
     return list(iter_snapshot(engine, source, run_id, keys, columns))
 
 
-def iter_snapshot(engine: Engine, source: str, run_id: int, keys: Sequence[str] | None = None,
-                  columns: Sequence[str] | None = None) -> Iterator[dict]:
+def iter_snapshot(
+    engine: Engine, source: str, run_id: int, keys: Sequence[str] | None = None, columns: Sequence[str] | None = None
+) -> Iterator[dict]:
     """Stream the records of one run (in key order when `keys` is None) as plain dicts.
 
     A whole 100k-record ACE snapshot is ~400 MB as dicts, mostly the parsed
@@ -314,8 +342,9 @@ def unreadable_records(engine: Engine, source: str, run_id: int) -> dict[str, di
     """The run's `unknown` records by key (key, title, url, problem): few, read in one query."""
     table = SNAPSHOT_TABLES[source].__table__
     key = SNAPSHOT_KEYS[source]
-    query = (select(table.c[key], table.c.title, table.c.url, table.c.problem)
-             .where(table.c.run_id == run_id, table.c.parse_status != "ok"))
+    query = select(table.c[key], table.c.title, table.c.url, table.c.problem).where(
+        table.c.run_id == run_id, table.c.parse_status != "ok"
+    )
     with engine.connect() as connection:
         return {row[key]: dict(row) for row in connection.execute(query).mappings()}
 
@@ -333,9 +362,14 @@ def last_known_records(engine: Engine, source: str, keys: Sequence[str], before_
     found: dict[str, dict] = {}
     with engine.connect() as connection:
         for batch in _batches(keys, 500):
-            query = (select(model.__table__).join(CrawlRun, CrawlRun.id == model.run_id)
-                     .where(key.in_(batch), model.parse_status == "ok", CrawlRun.healthy.is_(True),
-                            model.run_id < before_run_id).order_by(model.run_id))
+            query = (
+                select(model.__table__)
+                .join(CrawlRun, CrawlRun.id == model.run_id)
+                .where(
+                    key.in_(batch), model.parse_status == "ok", CrawlRun.healthy.is_(True), model.run_id < before_run_id
+                )
+                .order_by(model.run_id)
+            )
             for row in connection.execute(query).mappings():
                 found[row[SNAPSHOT_KEYS[source]]] = dict(row)  # later runs overwrite earlier ones
     return found
@@ -360,10 +394,16 @@ def snapshot_changes(engine: Engine, source: str, old_run: int, new_run: int) ->
         found = connection.exec_driver_sql(
             f"SELECT n.{key}, o.id IS NULL FROM {table} n{hint} LEFT JOIN {table} o "
             f"ON o.run_id = {int(old_run)} AND o.{key} = n.{key} "
-            f"WHERE n.run_id = {int(new_run)} AND (o.id IS NULL OR o.content_hash <> n.content_hash)").all()
-        removed = connection.exec_driver_sql(
-            f"SELECT o.{key} FROM {table} o WHERE o.run_id = {int(old_run)} AND NOT EXISTS "
-            f"(SELECT 1 FROM {table} n WHERE n.run_id = {int(new_run)} AND n.{key} = o.{key})").scalars().all()
+            f"WHERE n.run_id = {int(new_run)} AND (o.id IS NULL OR o.content_hash <> n.content_hash)"
+        ).all()
+        removed = (
+            connection.exec_driver_sql(
+                f"SELECT o.{key} FROM {table} o WHERE o.run_id = {int(old_run)} AND NOT EXISTS "
+                f"(SELECT 1 FROM {table} n WHERE n.run_id = {int(new_run)} AND n.{key} = o.{key})"
+            )
+            .scalars()
+            .all()
+        )
     added = [k for k, is_added in found if is_added]
     changed = [k for k, is_added in found if not is_added]
     return {"added": sorted(added), "removed": sorted(removed), "changed": sorted(changed)}
@@ -383,8 +423,11 @@ def _key_index_hint(connection: Connection, table: str, key: str) -> str:
 
 def _defaults(model) -> dict[str, Any]:
     """Column defaults, since Core inserts skip the model's Python-side defaults."""
-    return {name: field.get_default(call_default_factory=True)
-            for name, field in model.model_fields.items() if name not in _NOT_HASHED}
+    return {
+        name: field.get_default(call_default_factory=True)
+        for name, field in model.model_fields.items()
+        if name not in _NOT_HASHED
+    }
 
 
 def _batches(items: Iterable, size: int):
@@ -415,5 +458,8 @@ def unreadable_keys(engine: Engine, source: str, run_id: int) -> list[str]:
     model = SNAPSHOT_TABLES[source]
     key = getattr(model, SNAPSHOT_KEYS[source])
     with engine.connect() as connection:
-        return list(connection.execute(select(key).where(model.run_id == run_id, model.parse_status != "ok")
-                                       .order_by(key)).scalars())
+        return list(
+            connection.execute(
+                select(key).where(model.run_id == run_id, model.parse_status != "ok").order_by(key)
+            ).scalars()
+        )

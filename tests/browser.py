@@ -4,6 +4,7 @@ Playwright cannot download its own browser here, so every browser test launches 
 Chromium by its path. Without it a test skips on a developer's machine and fails under CI=true:
 a missing browser must never turn a browser test into a silent pass.
 """
+
 from __future__ import annotations
 
 import os

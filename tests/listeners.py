@@ -47,8 +47,14 @@ class Webhook:
                 time.sleep(hook.delay)
                 with hook.lock:
                     status = hook.statuses.pop(0) if hook.statuses else 200
-                    hook.requests.append({"path": self.path, "headers": dict(self.headers), "status": status,
-                                          "json": json.loads(body or b"{}")})
+                    hook.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "status": status,
+                            "json": json.loads(body or b"{}"),
+                        }
+                    )
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

@@ -9,7 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from monitor.config import Config, load_config
+from acewatch.config import Config, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPECTED_CHANGES = json.loads((ROOT / "fixtures" / "catalog" / "expected_changes.json").read_text())
@@ -27,8 +27,14 @@ def acewatch(*args: str, db: str, home: Path, check: bool = False, **env) -> sub
     """Run the real `acewatch` command line in a fresh process."""
     environ = {**os.environ, "HOME": str(home), "ACEWATCH_DB": db, "COLUMNS": "200", **env}
     environ.pop("ACEWATCH_CONFIG", None)
-    result = subprocess.run([sys.executable, "-m", "monitor.cli", *args], capture_output=True, text=True,
-                            env=environ, timeout=300, cwd=ROOT)
+    result = subprocess.run(
+        [sys.executable, "-m", "acewatch.cli", *args],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=300,
+        cwd=ROOT,
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"acewatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
@@ -55,8 +61,8 @@ def fresh_store_url(request, tmp_path: Path) -> str:
 def crawl_two_days(request, tmp_path: Path, days: tuple[str, str] = ("day1", "day2")) -> dict:
     """Day 1 then day 2 of the fixture site (or another pair of `days`), crawled for real into a fresh
     store of `request.param`."""
+    from acewatch.cycle import run_cycle
     from fixtures.server import FixtureSite
-    from monitor.cycle import run_cycle
     from store.database import open_engine
 
     db_url = fresh_store_url(request, tmp_path)
@@ -70,5 +76,12 @@ def crawl_two_days(request, tmp_path: Path, days: tuple[str, str] = ("day1", "da
         site.set_day(days[1])
         day2 = run_cycle(config, engine, progress="off")
         day2_requests = site.requests
-    return {"db": db_url, "engine": engine, "day1": day1, "day2": day2, "home": tmp_path,
-            "requests": day1_requests, "day2_requests": day2_requests}
+    return {
+        "db": db_url,
+        "engine": engine,
+        "day1": day1,
+        "day2": day2,
+        "home": tmp_path,
+        "requests": day1_requests,
+        "day2_requests": day2_requests,
+    }

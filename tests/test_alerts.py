@@ -15,10 +15,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
-from monitor.alerts import (deliver_pending, digest_title, masked_label, queue_digest, send_test,
-                            validate_urls)
+from acewatch.alerts import deliver_pending, digest_title, masked_label, queue_digest, send_test, validate_urls
+from acewatch.outputs.digest import event_line
 from monitor.diff import event
-from monitor.digest import event_line
 from store.cycles import begin_cycle, finish_cycle
 from store.database import open_engine
 from store.models import Delivery
@@ -30,12 +29,34 @@ SECRET = "s3cr3t"
 
 def sample_events() -> list[dict]:
     return [
-        event("lost_ace", "ace", "cid-1", "Google Data Analytics", old="12 credits", new="removed",
-              url="https://www.acenet.edu/x?cid=1", reason="exhibit removed from the National Guide"),
-        event("lost_ace", "ace", "cid-2", "IBM Data Science", old="3 credits", new="expired",
-              url="https://www.acenet.edu/x?cid=2"),
-        event("gained_ace", "ace", "cid-3", "Meta Front-End Developer", old=None, new="6 credits",
-              url="https://www.acenet.edu/x?cid=3"),
+        event(
+            "lost_ace",
+            "ace",
+            "cid-1",
+            "Google Data Analytics",
+            old="12 credits",
+            new="removed",
+            url="https://www.acenet.edu/x?cid=1",
+            reason="exhibit removed from the National Guide",
+        ),
+        event(
+            "lost_ace",
+            "ace",
+            "cid-2",
+            "IBM Data Science",
+            old="3 credits",
+            new="expired",
+            url="https://www.acenet.edu/x?cid=2",
+        ),
+        event(
+            "gained_ace",
+            "ace",
+            "cid-3",
+            "Meta Front-End Developer",
+            old=None,
+            new="6 credits",
+            url="https://www.acenet.edu/x?cid=3",
+        ),
     ]
 
 
@@ -58,6 +79,7 @@ def deliveries(engine) -> list[dict]:
 
 
 # --- real servers ---------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def smtp_server():
@@ -88,6 +110,7 @@ def webhook_factory():
 
 # --- tests ----------------------------------------------------------------------------------------
 
+
 def test_digest_title_counts_by_type():
     assert digest_title(sample_events()) == "acewatch: 3 changes (2 lost ACE, 1 gained)"
     assert digest_title(sample_events()[:1]) == "acewatch: 1 change (1 lost ACE)"
@@ -96,8 +119,10 @@ def test_digest_title_counts_by_type():
 def test_email_digest_reaches_a_real_smtp_server(engine, smtp_server):
     controller, mailbox = smtp_server
     # mailto:// (not mailtos://) with mode=insecure: plain SMTP, no STARTTLS; no user/password: no AUTH.
-    url = (f"mailto://{controller.hostname}:{controller.port}"
-           "?from=acewatch@example.com&to=ops@example.com&mode=insecure&cto=5")
+    url = (
+        f"mailto://{controller.hostname}:{controller.port}"
+        "?from=acewatch@example.com&to=ops@example.com&mode=insecure&cto=5"
+    )
     events = sample_events()
     cycle_id = stored_cycle(engine, events)
     assert queue_digest(engine, cycle_id, events, [url]) == 1
@@ -220,8 +245,10 @@ def test_tokens_never_reach_rows_reports_errors_or_logs(engine, webhook_factory,
     hook = webhook_factory(statuses=[500])
     # A password, a GET-parameter token, a header token and a token-like path segment:
     # Apprise's own privacy URL masks only the first of these.
-    url = (f"json://user:{SECRET}TOKEN@127.0.0.1:{hook.port}/hook/{SECRET}PATH42token"
-           f"?-token={SECRET}PARAM&+X-Token={SECRET}HEADER&token={SECRET}QUERY")
+    url = (
+        f"json://user:{SECRET}TOKEN@127.0.0.1:{hook.port}/hook/{SECRET}PATH42token"
+        f"?-token={SECRET}PARAM&+X-Token={SECRET}HEADER&token={SECRET}QUERY"
+    )
     events = sample_events()
     cycle_id = stored_cycle(engine, events)
 
@@ -252,7 +279,9 @@ def test_tokens_never_reach_rows_reports_errors_or_logs(engine, webhook_factory,
 
 def test_validate_urls_masks_invalid_urls():
     assert validate_urls(["json://127.0.0.1/hook", "notaservice://x", ""]) == [
-        "alert URL 2 (notaservice://...) is not a valid Apprise URL", "alert URL 3 is empty"]
+        "alert URL 2 (notaservice://...) is not a valid Apprise URL",
+        "alert URL 3 is empty",
+    ]
     assert validate_urls(["mailto://127.0.0.1?from=a@example.com&to=b@example.com"]) == []
 
 
@@ -261,5 +290,7 @@ def test_send_test_reports_each_channel(webhook_factory):
     url = f"json://127.0.0.1:{hook.port}/hook"
     assert send_test([url]) == [(masked_label(url), False, "HTTP 503")]
     assert send_test([url, "notaservice://x"]) == [
-        (masked_label(url), True, None), ("notaservice://...", False, "not a valid Apprise URL")]
+        (masked_label(url), True, None),
+        ("notaservice://...", False, "not a valid Apprise URL"),
+    ]
     assert masked_label(url) == f"json://127.0.0.1:{hook.port}/hook"

@@ -6,8 +6,8 @@ from dataclasses import replace
 
 from aiosmtpd.controller import Controller
 
+from acewatch.cycle import run_cycle
 from fixtures.server import FixtureSite
-from monitor.cycle import run_cycle
 from store.database import open_engine
 from tests.listeners import Mailbox, free_port
 from tests.support import EXPECTED_CHANGES, acewatch, site_config
@@ -27,8 +27,7 @@ def test_day_two_digest_reaches_the_mailbox_once(tmp_path):
     try:
         with FixtureSite(day="day1") as site:
             config = site_config(db_url, site, tmp_path)
-            config = replace(config, alerts=replace(config.alerts, urls=(mail_url(smtp.port),),
-                                                    feed_path=str(feed)))
+            config = replace(config, alerts=replace(config.alerts, urls=(mail_url(smtp.port),), feed_path=str(feed)))
             day1 = run_cycle(config, engine, progress="off")
             assert mailbox.messages == []  # nothing changed: nothing sent
             site.set_day("day2")
@@ -54,10 +53,20 @@ def test_notify_test_sends_to_every_channel_and_hides_tokens(tmp_path):
     smtp.start()
     try:
         url = mail_url(smtp.port).replace("mailto://", "mailto://user:hunter2token@")
-        result = acewatch("notify", "--test", db=f"sqlite:///{tmp_path}/a.db", home=tmp_path,
-                          ACEWATCH_ALERT_URLS=url.replace("user:hunter2token@", ""))
-        refused = acewatch("notify", "--test", db=f"sqlite:///{tmp_path}/a.db", home=tmp_path,
-                           ACEWATCH_ALERT_URLS="notaservice://hunter2token@x")
+        result = acewatch(
+            "notify",
+            "--test",
+            db=f"sqlite:///{tmp_path}/a.db",
+            home=tmp_path,
+            ACEWATCH_ALERT_URLS=url.replace("user:hunter2token@", ""),
+        )
+        refused = acewatch(
+            "notify",
+            "--test",
+            db=f"sqlite:///{tmp_path}/a.db",
+            home=tmp_path,
+            ACEWATCH_ALERT_URLS="notaservice://hunter2token@x",
+        )
     finally:
         smtp.stop()
     assert result.returncode == 0, result.stderr

@@ -20,12 +20,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acewatch.check import check as answer_check
+from acewatch.check import name_index
+from acewatch.cli import plain_check_args
+from acewatch.cycle import conclude_cycle, run_cycle
 from fixtures.server import FixtureSite
-from monitor.check import check as answer_check, name_index
-from monitor.cli import plain_check_args
-from monitor.cycle import conclude_cycle, run_cycle
-from monitor.names import (NAME_KEY_FIELDS, Candidate, CandidateIndex, StoredNameIndex, best_candidates,
-                           name_key_fields, name_key_rows, name_key_version, prepare_name, prepared_from_key)
+from monitor.names import (
+    NAME_KEY_FIELDS,
+    Candidate,
+    CandidateIndex,
+    StoredNameIndex,
+    best_candidates,
+    name_key_fields,
+    name_key_rows,
+    name_key_version,
+    prepare_name,
+    prepared_from_key,
+)
 from store.database import open_engine
 from store.names_index import name_index_version, write_name_index
 from store.reader import StoredNameKeys, StoreReader
@@ -35,11 +46,44 @@ from tests.support import EXPECTED_CHANGES, ROOT, acewatch, site_config
 CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 HEAVY = ("scrapy", "twisted", "sqlalchemy", "sqlmodel", "alembic", "numpy", "pydantic")
 TODAY = date(2026, 12, 1)
-ANSWER_FIELDS = {"query", "input", "name", "organization", "verdict", "recommended", "match", "candidates",
-                 "as_of", "catalog_as_of", "warnings", "exit_code", "coursera_claim"}
-CANDIDATE_FIELDS = {"title", "ace_id", "cid", "organization", "url", "query", "ace_name", "verdict", "score",
-                    "differences", "normalisations", "other_organization", "word_edits", "query_org", "ace_org",
-                    "status", "credits", "period", "periods", "version", "versions"}
+ANSWER_FIELDS = {
+    "query",
+    "input",
+    "name",
+    "organization",
+    "verdict",
+    "recommended",
+    "match",
+    "candidates",
+    "as_of",
+    "catalog_as_of",
+    "warnings",
+    "exit_code",
+    "coursera_claim",
+}
+CANDIDATE_FIELDS = {
+    "title",
+    "ace_id",
+    "cid",
+    "organization",
+    "url",
+    "query",
+    "ace_name",
+    "verdict",
+    "score",
+    "differences",
+    "normalisations",
+    "other_organization",
+    "word_edits",
+    "query_org",
+    "ace_org",
+    "status",
+    "credits",
+    "period",
+    "periods",
+    "version",
+    "versions",
+}
 
 
 # --------------------------------------------------------------------------
@@ -61,9 +105,16 @@ def crawled(tmp_path_factory):
     assert day2.healthy
     ace_run = latest_healthy_run(engine, "ace")
     coursera_run = latest_healthy_run(engine, "coursera")
-    yield {"db": db_url, "path": tmp_path / "acewatch.db", "engine": engine, "home": tmp_path, "config": config,
-           "ace_run": ace_run.id, "exhibits": load_snapshot(engine, "ace", ace_run.id),
-           "programs": load_snapshot(engine, "coursera", coursera_run.id)}
+    yield {
+        "db": db_url,
+        "path": tmp_path / "acewatch.db",
+        "engine": engine,
+        "home": tmp_path,
+        "config": config,
+        "ace_run": ace_run.id,
+        "exhibits": load_snapshot(engine, "ace", ace_run.id),
+        "programs": load_snapshot(engine, "coursera", coursera_run.id),
+    }
     engine.dispose()
 
 
@@ -86,16 +137,28 @@ def queries(crawled) -> list[str]:
     out = list(titles) + sorted({p["title"] for p in crawled["programs"] if p["title"]})
     for title in titles:
         words = title.split()
-        out += [title.upper(), title.replace(" ", "\u00a0", 1), title.replace("'", "\u2019"),
-                f"{words[0]}\u00ae {' '.join(words[1:])}", title.replace("-", "\u2013"),
-                title.removesuffix(" Professional Certificate"), title + " Specialization",
-                " ".join(words[:-1]), " ".join(["IBM" if words[0] != "IBM" else "Google", *words[1:]]),
-                " ".join(reversed(words))]
+        out += [
+            title.upper(),
+            title.replace(" ", "\u00a0", 1),
+            title.replace("'", "\u2019"),
+            f"{words[0]}\u00ae {' '.join(words[1:])}",
+            title.replace("-", "\u2013"),
+            title.removesuffix(" Professional Certificate"),
+            title + " Specialization",
+            " ".join(words[:-1]),
+            " ".join(["IBM" if words[0] != "IBM" else "Google", *words[1:]]),
+            " ".join(reversed(words)),
+        ]
     slugs = sorted(p["slug"] for p in crawled["programs"] if p["slug"])[:40]
     out += slugs + [f"https://www.coursera.org/professional-certificates/{slug}" for slug in slugs[:10]]
     out += [f"https://coursera.org/specializations/{slug}/" for slug in slugs[10:15]]
-    out += ["Underwater Basket Weaving for Astronauts", "شهادة جوجل لتحليل البيانات", "Data", "Google",
-            CHANGE["renamed"]["day2"]["coursera_page_title"]]
+    out += [
+        "Underwater Basket Weaving for Astronauts",
+        "شهادة جوجل لتحليل البيانات",
+        "Data",
+        "Google",
+        CHANGE["renamed"]["day2"]["coursera_page_title"],
+    ]
     return [name for name in dict.fromkeys(out) if name.strip()]
 
 
@@ -150,7 +213,7 @@ def test_writing_the_index_again_is_a_no_op_and_a_stale_one_is_replaced(crawled,
 def test_a_cycle_reusing_an_indexed_run_does_not_rewrite_it(crawled, monkeypatch):
     """A cycle whose ACE crawl failed reuses the last healthy run: its index is kept as it is."""
     engine = open_engine(copy_store(crawled, "reuse.db"))
-    import monitor.cycle
+    import acewatch.cycle
 
     written = []
 
@@ -158,7 +221,7 @@ def test_a_cycle_reusing_an_indexed_run_does_not_rewrite_it(crawled, monkeypatch
         written.append(write_name_index(*args))
         return written[-1]
 
-    monkeypatch.setattr(monitor.cycle, "write_name_index", spy)
+    monkeypatch.setattr(acewatch.cycle, "write_name_index", spy)
     conclude_cycle(crawled["config"], engine, {})
     assert written == [0]
     engine.dispose()
@@ -192,10 +255,21 @@ def test_fast_answers_equal_slow_answers_on_a_generated_catalog(db_url):
     orgs = bench.make_orgs(rng, 80)
     exhibits = bench.make_exhibits(rng, 3000, orgs[:60])
     titles = bench.make_titles(rng, exhibits, orgs[:60], orgs[60:], 400)
-    records = [{"cid": e.key, "ace_id": e.key, "organization": "" if i % 10 == 0 else e.org, "title": e.name,
-                "url": "", "periods": []} for i, e in enumerate(exhibits)]  # some of unknown organization
-    records += [{"cid": "ZZ-empty", "ace_id": None, "organization": "Google", "title": "", "url": "", "periods": []},
-                {"cid": "ZZ-mark", "ace_id": None, "organization": "", "title": "\u00ae", "url": "", "periods": []}]
+    records = [
+        {
+            "cid": e.key,
+            "ace_id": e.key,
+            "organization": "" if i % 10 == 0 else e.org,
+            "title": e.name,
+            "url": "",
+            "periods": [],
+        }
+        for i, e in enumerate(exhibits)
+    ]  # some of unknown organization
+    records += [
+        {"cid": "ZZ-empty", "ace_id": None, "organization": "Google", "title": "", "url": "", "periods": []},
+        {"cid": "ZZ-mark", "ace_id": None, "organization": "", "title": "\u00ae", "url": "", "periods": []},
+    ]
     engine = open_engine(db_url)
     run = begin_run(engine, "ace")
     save_snapshot(engine, run, list(reversed(records)), {})
@@ -209,23 +283,31 @@ def test_fast_answers_equal_slow_answers_on_a_generated_catalog(db_url):
     for title in titles:
         for org in (None, title.program.org, "Google", "An Organization With No Exhibits"):
             fast = [s.to_dict() for s in best_candidates(title.program.name, stored, limit=8, query_org=org)]
-            assert fast == [s.to_dict() for s in best_candidates(title.program.name, prepared, limit=8,
-                                                                  query_org=org)], (title, org)
+            assert fast == [
+                s.to_dict() for s in best_candidates(title.program.name, prepared, limit=8, query_org=org)
+            ], (title, org)
     reader.close()
 
 
-@pytest.mark.parametrize("case, alteration", [
-    ("no-tables", ("DROP TABLE name_key", "DROP TABLE name_index")),     # a store older than the index
-    ("not-indexed", ("DELETE FROM name_key", "DELETE FROM name_index")),  # a run nobody indexed
-    ("other-version", ("UPDATE name_index SET key_version = 'older-code'",)),  # indexed by other code
-])
+@pytest.mark.parametrize(
+    "case, alteration",
+    [
+        ("no-tables", ("DROP TABLE name_key", "DROP TABLE name_index")),  # a store older than the index
+        ("not-indexed", ("DELETE FROM name_key", "DELETE FROM name_index")),  # a run nobody indexed
+        ("other-version", ("UPDATE name_index SET key_version = 'older-code'",)),  # indexed by other code
+    ],
+)
 def test_check_without_a_usable_index_falls_back_to_the_same_answer(crawled, case, alteration):
     fallback_db = copy_store(crawled, f"fallback-{case}.db", *alteration)
     reader = StoreReader(fallback_db)
     assert isinstance(name_index(reader, crawled["ace_run"]), CandidateIndex)
     reader.close()
-    names = [CHANGE["credits_changed"]["ace_title"], CHANGE["renamed"]["day2"]["coursera_page_title"],
-             CHANGE["credits_changed"]["coursera_slug"], "Underwater Basket Weaving for Astronauts"]
+    names = [
+        CHANGE["credits_changed"]["ace_title"],
+        CHANGE["renamed"]["day2"]["coursera_page_title"],
+        CHANGE["credits_changed"]["coursera_slug"],
+        "Underwater Basket Weaving for Astronauts",
+    ]
     for name in names:
         fast = acewatch("check", name, "--json", db=crawled["db"], home=crawled["home"])
         fallback = acewatch("check", name, "--json", db=fallback_db, home=crawled["home"])
@@ -241,9 +323,12 @@ def test_check_without_a_usable_index_falls_back_to_the_same_answer(crawled, cas
 def test_json_schema_for_names_urls_and_slugs(crawled):
     expected = CHANGE["credits_changed"]
     slug = expected["coursera_slug"]
-    for query, kind in [(expected["ace_title"], "name"), (slug, "slug"),
-                        (f"https://www.coursera.org/professional-certificates/{slug}", "url"),
-                        (f"https://coursera.org/specializations/{slug}", "url")]:
+    for query, kind in [
+        (expected["ace_title"], "name"),
+        (slug, "slug"),
+        (f"https://www.coursera.org/professional-certificates/{slug}", "url"),
+        (f"https://coursera.org/specializations/{slug}", "url"),
+    ]:
         result = acewatch("check", query, "--json", db=crawled["db"], home=crawled["home"])
         assert result.returncode == 0, result.stderr
         answer = json.loads(result.stdout)
@@ -263,8 +348,15 @@ def test_json_schema_for_names_urls_and_slugs(crawled):
 
 
 def test_near_name_lists_the_word_that_differs(crawled):
-    result = acewatch("check", CHANGE["renamed"]["day2"]["coursera_page_title"], "--json", "--limit", "3",
-                      db=crawled["db"], home=crawled["home"])
+    result = acewatch(
+        "check",
+        CHANGE["renamed"]["day2"]["coursera_page_title"],
+        "--json",
+        "--limit",
+        "3",
+        db=crawled["db"],
+        home=crawled["home"],
+    )
     answer = json.loads(result.stdout)
     assert result.returncode == 1 and answer["verdict"] == "near" and answer["match"] is None
     assert len(answer["candidates"]) <= 3
@@ -275,7 +367,7 @@ SPY = """
 import json, runpy, sys
 sys.argv = ["acewatch", *json.loads(sys.argv[1])]
 try:
-    runpy.run_module("monitor.cli", run_name="__main__")
+    runpy.run_module("acewatch.cli", run_name="__main__")
 except SystemExit as exc:
     code = exc.code
 with open({out!r}, "w") as out:
@@ -287,26 +379,38 @@ with open({out!r}, "w") as out:
 def test_check_process_imports_nothing_heavy(crawled, tmp_path, extra):
     out = tmp_path / "modules.json"
     args = ["--db", crawled["db"], "check", CHANGE["credits_changed"]["ace_title"], *extra]
-    result = subprocess.run([sys.executable, "-c", SPY.format(out=str(out)), json.dumps(args)], cwd=ROOT,
-                            capture_output=True, text=True, timeout=60,
-                            env={"HOME": str(crawled["home"]), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-c", SPY.format(out=str(out)), json.dumps(args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"HOME": str(crawled["home"]), "PATH": "/usr/bin:/bin"},
+    )
     spied = json.loads(out.read_text())
     assert spied["code"] == 0, result.stderr
     heavy = sorted({m.split(".")[0] for m in spied["modules"]} & set(HEAVY))
     assert heavy == [], f"acewatch check imported {heavy}: it must start at once"
-    assert "rapidfuzz" in spied["modules"] and "monitor.check" in spied["modules"]
+    assert "rapidfuzz" in spied["modules"] and "acewatch.check" in spied["modules"]
     if extra == ["--json"]:
         assert not [m for m in spied["modules"] if m.split(".")[0] == "rich"]
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["check", "Google Data Analytics"], {"name": "Google Data Analytics"}),
-    (["--db", "sqlite:///x.db", "-v", "check", "--json", "X", "--limit", "7"],
-     {"db": "sqlite:///x.db", "verbose": True, "as_json": True, "name": "X", "limit": 7}),
-    (["--db=sqlite:///y.db", "--config", "c.toml", "check", "--limit=50", "-"],
-     {"db": "sqlite:///y.db", "config_path": "c.toml", "name": "-", "limit": 50}),
-    (["check", "--", "--json"], {"name": "--json"}),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["check", "Google Data Analytics"], {"name": "Google Data Analytics"}),
+        (
+            ["--db", "sqlite:///x.db", "-v", "check", "--json", "X", "--limit", "7"],
+            {"db": "sqlite:///x.db", "verbose": True, "as_json": True, "name": "X", "limit": 7},
+        ),
+        (
+            ["--db=sqlite:///y.db", "--config", "c.toml", "check", "--limit=50", "-"],
+            {"db": "sqlite:///y.db", "config_path": "c.toml", "name": "-", "limit": 50},
+        ),
+        (["check", "--", "--json"], {"name": "--json"}),
+    ],
+)
 def test_plain_check_arguments_are_parsed_without_typer(argv, expected, monkeypatch):
     monkeypatch.delenv("ACEWATCH_DB", raising=False)
     monkeypatch.delenv("ACEWATCH_CONFIG", raising=False)
@@ -314,12 +418,28 @@ def test_plain_check_arguments_are_parsed_without_typer(argv, expected, monkeypa
     assert plain_check_args(argv) == {**defaults, **expected}
 
 
-@pytest.mark.parametrize("argv", [
-    [], ["check"], ["--help"], ["check", "--help"], ["check", "-h"], ["check", "a", "b"],
-    ["check", "--limit", "0", "a"], ["check", "--limit", "51", "a"], ["check", "--limit", "x", "a"],
-    ["check", "a", "--limit"], ["check", "-a"], ["check", "a", "--db", "x"], ["--json", "check", "a"], ["changes"],
-    ["run", "check"], ["--db"], ["-vv", "check", "a"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["check"],
+        ["--help"],
+        ["check", "--help"],
+        ["check", "-h"],
+        ["check", "a", "b"],
+        ["check", "--limit", "0", "a"],
+        ["check", "--limit", "51", "a"],
+        ["check", "--limit", "x", "a"],
+        ["check", "a", "--limit"],
+        ["check", "-a"],
+        ["check", "a", "--db", "x"],
+        ["--json", "check", "a"],
+        ["changes"],
+        ["run", "check"],
+        ["--db"],
+        ["-vv", "check", "a"],
+    ],
+)
 def test_anything_else_is_left_to_typer(argv):
     assert plain_check_args(argv) is None
 
@@ -336,17 +456,19 @@ def test_fast_path_and_typer_give_the_same_output(crawled, tmp_path):
     """The same check through Typer (CliRunner on the app) and through `main` (the plain-argument path)."""
     from typer.testing import CliRunner
 
-    from monitor.cli import app
+    from acewatch.cli import app
 
     runner = CliRunner()
     env = {"HOME": str(crawled["home"]), "COLUMNS": "200", "ACEWATCH_DB": None, "ACEWATCH_CONFIG": None}
     missing = f"sqlite:///{tmp_path / 'missing.db'}"
-    cases = [(crawled["db"], [CHANGE["credits_changed"]["ace_title"], "--json"]),
-             (crawled["db"], [CHANGE["renamed"]["day2"]["coursera_page_title"], "--json", "--limit", "2"]),
-             (crawled["db"], [CHANGE["credits_changed"]["coursera_slug"]]),
-             (crawled["db"], ["   "]),
-             (crawled["db"], ["https://example.org/professional-certificates/x"]),
-             (missing, ["Google Data Analytics"])]
+    cases = [
+        (crawled["db"], [CHANGE["credits_changed"]["ace_title"], "--json"]),
+        (crawled["db"], [CHANGE["renamed"]["day2"]["coursera_page_title"], "--json", "--limit", "2"]),
+        (crawled["db"], [CHANGE["credits_changed"]["coursera_slug"]]),
+        (crawled["db"], ["   "]),
+        (crawled["db"], ["https://example.org/professional-certificates/x"]),
+        (missing, ["Google Data Analytics"]),
+    ]
     for db, args in cases:
         through_typer = runner.invoke(app, ["--db", db, "check", *args], env=env)
         direct = acewatch("--db", db, "check", *args, db=db, home=crawled["home"])
@@ -364,12 +486,18 @@ def test_reader_and_names_agree_on_the_stored_fields():
     assert StoredNameKeys.FIELDS == NAME_KEY_FIELDS
 
 
-@pytest.mark.parametrize("name, org", [
-    ("Google Data Analytics", None), ("Meta Front\u2011End Developer", "Meta Platforms, Inc."),
-    ("Excel(R) Skills for Business: Essentials (v.2)", "Macquarie University"),
-    ("IBM\u00a0Data  Science \u2122", "IBM Corporation"), ("Google\u2019s  \u201cAI\u201d", "Google LLC"),
-    ("DeepLearning.AI TensorFlow Developer & Associate", ""), ("\ufb01nance", "   "),
-])
+@pytest.mark.parametrize(
+    "name, org",
+    [
+        ("Google Data Analytics", None),
+        ("Meta Front\u2011End Developer", "Meta Platforms, Inc."),
+        ("Excel(R) Skills for Business: Essentials (v.2)", "Macquarie University"),
+        ("IBM\u00a0Data  Science \u2122", "IBM Corporation"),
+        ("Google\u2019s  \u201cAI\u201d", "Google LLC"),
+        ("DeepLearning.AI TensorFlow Developer & Associate", ""),
+        ("\ufb01nance", "   "),
+    ],
+)
 def test_prepared_names_survive_storage(name, org):
     p = prepare_name(name, org)
     assert prepared_from_key({"cid": "x", "organization": org, **name_key_fields(p)}) == p
@@ -393,5 +521,6 @@ def test_best_candidates_on_stored_keys_matches_prepared_names_in_memory(crawled
     prepared = CandidateIndex([Candidate(*row) for row in reader.exhibit_names(crawled["ace_run"])])
     for query in ("Google Data Analytics", "Data Analytics", "IBM Data Science", "Project Management"):
         for org in (None, "Google", "IBM Corporation"):
-            assert ([s.to_dict() for s in best_candidates(query, stored, limit=10, query_org=org)]
-                    == [s.to_dict() for s in best_candidates(query, prepared, limit=10, query_org=org)])
+            assert [s.to_dict() for s in best_candidates(query, stored, limit=10, query_org=org)] == [
+                s.to_dict() for s in best_candidates(query, prepared, limit=10, query_org=org)
+            ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.alerts import SHORT
+from acewatch.alerts import SHORT
+from acewatch.outputs.digest import HEADINGS
 from monitor.claims import (
     ClaimFacts,
     ClaimVerdict,
@@ -14,7 +15,6 @@ from monitor.claims import (
     explain,
 )
 from monitor.diff import EVENT_TYPES, claim_changed
-from monitor.digest import HEADINGS
 
 V = ClaimVerdict
 
@@ -22,23 +22,23 @@ V = ClaimVerdict
 TABLE = [
     ((True, 12, "exact", "active", 12.0), V.SUPPORTED),
     ((True, 12, "equivalent", "active", 12.0), V.SUPPORTED),
-    ((True, None, "exact", "active", 12.0), V.SUPPORTED),          # a claim without a number cannot differ
+    ((True, None, "exact", "active", 12.0), V.SUPPORTED),  # a claim without a number cannot differ
     ((True, 12, "exact", "active", 9.0), V.CREDITS_DIFFER),
     ((True, 6, "equivalent", "active", 6.5), V.CREDITS_DIFFER),
     ((True, 12, "near", "active", 12.0), V.NAME_DIFFERS),
-    ((True, 12, "near", "expired", 12.0), V.NAME_DIFFERS),         # the name differs whatever the period
+    ((True, 12, "near", "expired", 12.0), V.NAME_DIFFERS),  # the name differs whatever the period
     ((True, 12, "near", "unknown", None), V.NAME_DIFFERS),
     ((True, 12, "exact", "expired", 12.0), V.EXPIRED),
     ((True, 12, "equivalent", "not_yet_active", 12.0), V.NOT_YET_ACTIVE),
     ((True, 3, "none", None, None), V.NO_EXHIBIT),
     ((False, None, "exact", "active", 9.0), V.UNCLAIMED),
     ((False, None, "equivalent", "active", 9.0), V.UNCLAIMED),
-    ((False, None, "exact", "expired", 9.0), V.NONE),               # nothing claimed, nothing to claim today
+    ((False, None, "exact", "expired", 9.0), V.NONE),  # nothing claimed, nothing to claim today
     ((False, None, "exact", "not_yet_active", 9.0), V.NONE),
-    ((False, None, "near", "active", 9.0), V.NONE),                 # a close name is not this program's
+    ((False, None, "near", "active", 9.0), V.NONE),  # a close name is not this program's
     ((False, None, "none", None, None), V.NONE),
-    ((None, None, "exact", "active", 12.0), V.UNKNOWN),             # unreadable page: no judgement
-    ((True, 12, "exact", "unknown", None), V.UNKNOWN),              # unreadable exhibit
+    ((None, None, "exact", "active", 12.0), V.UNKNOWN),  # unreadable page: no judgement
+    ((True, 12, "exact", "unknown", None), V.UNKNOWN),  # unreadable exhibit
     ((False, None, "exact", "unknown", None), V.UNKNOWN),
 ]
 
@@ -74,7 +74,7 @@ def test_explanations_say_both_credits_and_the_words():
 def test_claim_changed_needs_two_judged_verdicts():
     assert claim_changed("supported", "name_differs")
     assert not claim_changed("supported", "supported")
-    assert not claim_changed(None, "supported")         # a cycle stored before claim verdicts existed
+    assert not claim_changed(None, "supported")  # a cycle stored before claim verdicts existed
     assert not claim_changed("unknown", "supported") and not claim_changed("supported", "unknown")
 
 
@@ -84,12 +84,12 @@ def test_every_event_type_has_a_heading_and_a_short_label():
 
 def test_held_back_verdicts_wait_for_what_the_cycle_could_not_see():
     assert HeldBack().apply("/p", V.NAME_DIFFERS, "google") is V.NAME_DIFFERS
-    assert HeldBack(stale=True).apply("/p", V.SUPPORTED, "google") is V.UNKNOWN      # page and guide of other days
+    assert HeldBack(stale=True).apply("/p", V.SUPPORTED, "google") is V.UNKNOWN  # page and guide of other days
     held = HeldBack(cids=frozenset({"c1"}), orgs=frozenset({"google"}), previous={"/p": "c1", "/q": "c2"})
-    assert held.apply("/p", V.SUPPORTED, "ibm") is V.UNKNOWN           # its exhibit of last cycle is unreadable
-    assert held.apply("/q", V.NAME_DIFFERS, "google") is V.UNKNOWN     # an absent name, in that organization
+    assert held.apply("/p", V.SUPPORTED, "ibm") is V.UNKNOWN  # its exhibit of last cycle is unreadable
+    assert held.apply("/q", V.NAME_DIFFERS, "google") is V.UNKNOWN  # an absent name, in that organization
     assert held.apply("/q", V.NONE, "google") is V.UNKNOWN
-    assert held.apply("/q", V.SUPPORTED, "google") is V.SUPPORTED      # present names stand
-    assert held.apply("/q", V.NO_EXHIBIT, "ibm") is V.NO_EXHIBIT       # another organization is untouched
+    assert held.apply("/q", V.SUPPORTED, "google") is V.SUPPORTED  # present names stand
+    assert held.apply("/q", V.NO_EXHIBIT, "ibm") is V.NO_EXHIBIT  # another organization is untouched
     anywhere = HeldBack(cids=frozenset({"c1"}), orgs=frozenset({None}))
-    assert anywhere.apply("/q", V.NO_EXHIBIT, "ibm") is V.UNKNOWN      # an unreadable exhibit of unknown org
+    assert anywhere.apply("/q", V.NO_EXHIBIT, "ibm") is V.UNKNOWN  # an unreadable exhibit of unknown org

@@ -13,9 +13,9 @@ import json
 
 import pytest
 
-from monitor.alerts import digest_title
-from monitor.digest import render_text
-from monitor.feed import write_feed
+from acewatch.alerts import digest_title
+from acewatch.outputs.digest import render_text
+from acewatch.outputs.feed import write_feed
 from store.cycles import cycle_matches
 from tests.support import (
     EXPECTED_CHANGES,
@@ -71,8 +71,11 @@ def test_day_one_carries_every_claim_verdict(two_days):
 
 def test_day_two_changes_verdicts_with_one_event_each(two_days):
     day1, day2 = _claims(two_days, "day1"), _claims(two_days, "day2")
-    changed = {slug: (day1[slug]["claim"], day2[slug]["claim"])
-               for slug in day1.keys() & day2.keys() if day1[slug]["claim"] != day2[slug]["claim"]}
+    changed = {
+        slug: (day1[slug]["claim"], day2[slug]["claim"])
+        for slug in day1.keys() & day2.keys()
+        if day1[slug]["claim"] != day2[slug]["claim"]
+    }
     assert changed == DAY2_CHANGES
     events = events_by_type(two_days["day2"].events)["claim_changed"]
     assert sorted((e["details"]["slug"], (e["old"], e["new"])) for e in events) == sorted(DAY2_CHANGES.items())
@@ -114,10 +117,20 @@ def test_check_slug_says_the_page_claims_credit_under_a_name_ace_does_not_list(t
     assert "Development -> Developer" in first
     answer = json.loads(acewatch("check", slug, "--json", db=two_days["db"], home=two_days["home"]).stdout)
     claim = answer["coursera_claim"]
-    assert set(claim) == {"verdict", "claimed", "claim_text", "credits", "ace_credits", "page_url", "differences",
-                          "message"}  # as the README's check --json schema lists them
+    assert set(claim) == {
+        "verdict",
+        "claimed",
+        "claim_text",
+        "credits",
+        "ace_credits",
+        "page_url",
+        "differences",
+        "message",
+    }  # as the README's check --json schema lists them
     assert (claim["verdict"], claim["credits"]) == ("name_differs", 12)
-    assert "12 college credits" in claim["claim_text"] and claim["page_url"].endswith(CHANGE["renamed"]["coursera_path"])
+    assert "12 college credits" in claim["claim_text"] and claim["page_url"].endswith(
+        CHANGE["renamed"]["coursera_path"]
+    )
     assert claim["differences"] == ["Development -> Developer"]
 
 
@@ -138,8 +151,7 @@ def test_export_has_claim_columns(two_days):
 
 def test_history_shows_the_verdict_change(two_days):
     title = CHANGE["recommendation_ended"]["day1"]["coursera_page_title"]
-    data = json.loads(acewatch("history", title, "--json", db=two_days["db"], home=two_days["home"],
-                               check=True).stdout)
+    data = json.loads(acewatch("history", title, "--json", db=two_days["db"], home=two_days["home"], check=True).stdout)
     claims = [state["claim"] for entry in data["timeline"] for state in entry["coursera"]]
     assert claims == ["supported", "expired"]
     text = acewatch("history", title, db=two_days["db"], home=two_days["home"], check=True).stdout
@@ -149,9 +161,9 @@ def test_history_shows_the_verdict_change(two_days):
 def _readme_json(heading: str) -> dict:
     """The first ```json block under a README heading, parsed: the documented schema must be valid JSON."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    section = text[text.index(heading):]
+    section = text[text.index(heading) :]
     start = section.index("```json\n") + len("```json\n")
-    return json.loads(section[start:section.index("```", start)])
+    return json.loads(section[start : section.index("```", start)])
 
 
 def _shape(value):
@@ -177,8 +189,14 @@ def test_audit_json_is_what_the_readme_documents(two_days):
             if finding["exhibit"] is not None:
                 assert _shape(finding["exhibit"]) == _shape(documented_finding["exhibit"])
     assert real["count"] == sum(len(items) for items in real["verdicts"].values())
-    assert list(real["verdicts"]) == ["name_differs", "credits_differ", "expired", "not_yet_active", "no_exhibit",
-                                      "unclaimed"]
+    assert list(real["verdicts"]) == [
+        "name_differs",
+        "credits_differ",
+        "expired",
+        "not_yet_active",
+        "no_exhibit",
+        "unclaimed",
+    ]
 
 
 def test_audit_groups_every_finding_with_its_evidence(two_days):
@@ -189,7 +207,10 @@ def test_audit_groups_every_finding_with_its_evidence(two_days):
     assert "3 college credits" in by_slug["genetics-evolution-duke"]["claim_text"]
     ios = by_slug["meta-ios-developer"]
     assert (ios["verdict"], ios["exhibit"]["status"], ios["exhibit"]["period"]["start"]) == (
-        "not_yet_active", "not_yet_active", "2035-01-01")
+        "not_yet_active",
+        "not_yet_active",
+        "2035-01-01",
+    )
     assert by_slug["meta-front-end-developer"]["differences"] == ["Development -> Developer"]
     assert not {"supported", "none", "unknown"} & {f["verdict"] for f in by_slug.values()}
     as_csv = acewatch("audit", "--csv", db=two_days["db"], home=two_days["home"]).stdout

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 
-from monitor.audit import audit
-from monitor.config import load_config
-from monitor.cycle import conclude_cycle
+from acewatch.audit import audit
+from acewatch.config import load_config
+from acewatch.cycle import conclude_cycle
 from store.cycles import cycle_events, cycle_matches
 from store.database import open_engine
 from store.runs import begin_run, save_snapshot
@@ -26,34 +26,72 @@ CID = "b3f4fbf0-9bc4-ea11-a812-000d3a33232a"
 
 def exhibits(readable: bool = True) -> list[dict]:
     """GOOG-0002 (unreadable: no title, as the spider stores it) and other organizations' exhibits."""
-    others = [{**exhibit(), "cid": f"sophia-{n}", "ace_id": f"SOPH-{n:04}", "organization": "Sophia Learning",
-               "title": f"Sophia Statistics {n}"} for n in range(FILLER)]
-    goog = exhibit() if readable else {"cid": CID, "organization": "Google", "url": exhibit()["url"],
-                                       "parse_status": "unknown", "problem": "unreadable page"}
+    others = [
+        {
+            **exhibit(),
+            "cid": f"sophia-{n}",
+            "ace_id": f"SOPH-{n:04}",
+            "organization": "Sophia Learning",
+            "title": f"Sophia Statistics {n}",
+        }
+        for n in range(FILLER)
+    ]
+    goog = (
+        exhibit()
+        if readable
+        else {
+            "cid": CID,
+            "organization": "Google",
+            "url": exhibit()["url"],
+            "parse_status": "unknown",
+            "problem": "unreadable page",
+        }
+    )
     return [goog, *others]
 
 
 def exhibit() -> dict:
     cid = CID
-    return {"cid": cid, "ace_id": "GOOG-0002", "organization": "Google", "title": "Google Data Analytics",
-            "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?cid={cid}",
-            "periods": [{"start": "2024-10-01", "end": "2034-09-30",
-                         "credits": [{"level": "Lower-Division Baccalaureate/Associate Degree", "hours": 3,
-                                      "subject": "data analytics"}]}]}
+    return {
+        "cid": cid,
+        "ace_id": "GOOG-0002",
+        "organization": "Google",
+        "title": "Google Data Analytics",
+        "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?cid={cid}",
+        "periods": [
+            {
+                "start": "2024-10-01",
+                "end": "2034-09-30",
+                "credits": [
+                    {"level": "Lower-Division Baccalaureate/Associate Degree", "hours": 3, "subject": "data analytics"}
+                ],
+            }
+        ],
+    }
 
 
 def program(path: str, title: str, partner: str, claim: str, credits: int | None) -> dict:
     readable = claim != "unknown"
-    return {"program_id": path, "slug": path.rsplit("/", 1)[-1], "variant": "ProfessionalCertificateS12n",
-            "title": title, "partner": partner, "url": "https://www.coursera.org" + path,
-            "ace_claim": claim, "ace_credits": credits,
-            "claim_text": f"ACE recommendation of up to {credits} college credits" if credits else None,
-            "parse_status": "ok" if readable else "unknown", "problem": None if readable else "no title"}
+    return {
+        "program_id": path,
+        "slug": path.rsplit("/", 1)[-1],
+        "variant": "ProfessionalCertificateS12n",
+        "title": title,
+        "partner": partner,
+        "url": "https://www.coursera.org" + path,
+        "ace_claim": claim,
+        "ace_credits": credits,
+        "claim_text": f"ACE recommendation of up to {credits} college credits" if credits else None,
+        "parse_status": "ok" if readable else "unknown",
+        "problem": None if readable else "no title",
+    }
 
 
 def catalog(claim: str, credits: int | None) -> list[dict]:
-    filler = [program(f"/specializations/pottery-{n}", f"Pottery Basics {n}", "Clay College", "no", None)
-              for n in range(FILLER)]
+    filler = [
+        program(f"/specializations/pottery-{n}", f"Pottery Basics {n}", "Clay College", "no", None)
+        for n in range(FILLER)
+    ]
     return [program(PATH, "Google Data Analytics", "Google", claim, credits), *filler]
 
 
@@ -61,8 +99,9 @@ def cycle(engine, config, claim: str, credits: int | None, ace: list[dict] | Non
     """Store one ACE and one Coursera snapshot as finished runs, then run the real cycle on them."""
     ace_run, coursera = begin_run(engine, "ace"), begin_run(engine, "coursera")
     ace = exhibits() if ace is None else ace
-    save_snapshot(engine, ace_run, ace, {"pages": len(ace) or 1,
-                                         "unknown": sum(e.get("parse_status") == "unknown" for e in ace)})
+    save_snapshot(
+        engine, ace_run, ace, {"pages": len(ace) or 1, "unknown": sum(e.get("parse_status") == "unknown" for e in ace)}
+    )
     records = catalog(claim, credits)
     save_snapshot(engine, coursera, records, {"pages": len(records), "unknown": int(claim == "unknown")})
     return conclude_cycle(config, engine, {"ace": ace_run, "coursera": coursera})
@@ -101,7 +140,10 @@ def test_unknown_claim_waits_and_the_change_is_reported_once_against_the_last_kn
     (finding,) = report.findings
     assert finding.page_url.endswith(PATH) and finding.page_credits == 6
     assert (finding.exhibit.ace_id, finding.exhibit.credits, finding.exhibit.period) == (
-        "GOOG-0002", 3.0, {"start": "2024-10-01", "end": "2034-09-30"})
+        "GOOG-0002",
+        3.0,
+        {"start": "2024-10-01", "end": "2034-09-30"},
+    )
     found = acewatch("audit", "--json", db=db_url, home=tmp_path)
     assert found.returncode == 3, found.stderr
     assert list(json.loads(found.stdout)["verdicts"]) == ["credits_differ"]
@@ -127,8 +169,13 @@ def test_upgrade_keeps_older_matches_unjudged(db_url):
         command.upgrade(config, "0005")
     with engine.begin() as connection:
         connection.execute(sql("insert into cycle (id, started_at, outcome) values (1, '2026-11-01', 'finished')"))
-        connection.execute(sql("insert into program_match (cycle_id, program_id, verdict, score, status, differences)"
-                               " values (1, :path, 'exact', 100, 'recommended', '[]')"), {"path": PATH})
+        connection.execute(
+            sql(
+                "insert into program_match (cycle_id, program_id, verdict, score, status, differences)"
+                " values (1, :path, 'exact', 100, 'recommended', '[]')"
+            ),
+            {"path": PATH},
+        )
     engine.dispose()
     engine = open_engine(db_url)  # upgrades to head
     (row,) = cycle_matches(engine, 1)

@@ -34,13 +34,16 @@ def test_check_before_any_crawl_says_what_to_do(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.parametrize("name, message", [
-    ("", "the name is empty"),
-    ("   ", "the name is empty"),
-    ("Google\x07 Data", "control or direction-override characters"),
-    ("Google \u202eatad\u202c Analytics", "control or direction-override characters"),
-    ("x" * 5000, "characters long"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("", "the name is empty"),
+        ("   ", "the name is empty"),
+        ("Google\x07 Data", "control or direction-override characters"),
+        ("Google \u202eatad\u202c Analytics", "control or direction-override characters"),
+        ("x" * 5000, "characters long"),
+    ],
+)
 def test_bad_names_get_one_line_errors(demo_store, name, message):
     result = acewatch("check", name, db=demo_store["db"], home=demo_store["home"])
     assert result.returncode == 2, result.stderr
@@ -49,9 +52,15 @@ def test_bad_names_get_one_line_errors(demo_store, name, message):
 
 def test_a_one_megabyte_name_from_stdin_is_refused_cleanly(demo_store):
     environ_db = demo_store["db"]
-    result = subprocess.run([sys.executable, "-m", "monitor.cli", "--db", environ_db, "check", "-"],
-                            input="A" * (1 << 20), capture_output=True, text=True, cwd=ROOT, timeout=60,
-                            env={"HOME": str(demo_store["home"]), "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [sys.executable, "-m", "acewatch.cli", "--db", environ_db, "check", "-"],
+        input="A" * (1 << 20),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        env={"HOME": str(demo_store["home"]), "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 2
     assert "characters long" in result.stderr
 
@@ -96,18 +105,25 @@ def test_check_resolves_slugs_and_coursera_urls(demo_store):
 
 
 def test_check_refuses_a_non_coursera_url(demo_store):
-    result = acewatch("check", "https://example.org/professional-certificates/x", db=demo_store["db"],
-                      home=demo_store["home"])
+    result = acewatch(
+        "check", "https://example.org/professional-certificates/x", db=demo_store["db"], home=demo_store["home"]
+    )
     assert result.returncode == 2 and "not a Coursera program URL" in result.stderr
 
 
 def test_check_exit_codes_for_expired_and_unrelated_names(demo_store):
-    expired = acewatch("check", "IBM Cybersecurity Analyst Professional Certificate", "--json",
-                       db=demo_store["db"], home=demo_store["home"])
+    expired = acewatch(
+        "check",
+        "IBM Cybersecurity Analyst Professional Certificate",
+        "--json",
+        db=demo_store["db"],
+        home=demo_store["home"],
+    )
     answer = json.loads(expired.stdout)
     assert expired.returncode == 4 and answer["match"]["status"] == "expired"
-    unrelated = acewatch("check", "Underwater Basket Weaving for Astronauts", db=demo_store["db"],
-                         home=demo_store["home"])
+    unrelated = acewatch(
+        "check", "Underwater Basket Weaving for Astronauts", db=demo_store["db"], home=demo_store["home"]
+    )
     assert unrelated.returncode in (1, 3)
 
 
@@ -116,8 +132,20 @@ def test_changes_json_schema(demo_store):
     data = json.loads(result.stdout)
     assert result.returncode == 0 and data["count"] == len(data["events"]) > 0
     for event in data["events"]:
-        assert {"id", "type", "source", "subject_key", "subject", "old", "new", "evidence_url", "from_run_id",
-                "to_run_id", "detected_at", "details"} <= set(event)
+        assert {
+            "id",
+            "type",
+            "source",
+            "subject_key",
+            "subject",
+            "old",
+            "new",
+            "evidence_url",
+            "from_run_id",
+            "to_run_id",
+            "detected_at",
+            "details",
+        } <= set(event)
 
 
 def test_check_on_a_store_without_a_healthy_crawl_exits_5_no_evidence(tmp_path):

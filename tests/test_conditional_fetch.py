@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from acewatch.crawl import full_fetch_due
+from acewatch.cycle import run_cycle
 from crawler.cache import unchanged_since
 from fixtures.server import FixtureSite
-from monitor.crawl import full_fetch_due
-from monitor.cycle import run_cycle
 from store.database import open_engine
 from store.runs import load_snapshot
 from tests.support import EXPECTED_CHANGES, events_by_type, site_config
@@ -28,19 +28,22 @@ from tests.support import EXPECTED_CHANGES, events_by_type, site_config
 STATUS = 3  # index of the status in a request-log row
 
 
-@pytest.mark.parametrize("lastmod, stored_at, unchanged", [
-    ("2026-11-20", "Mon, 30 Nov 2026 10:00:00 GMT", True),
-    ("2026-11-30", "Mon, 30 Nov 2026 10:00:00 GMT", False),   # a bare date may mean later that day
-    ("2026-11-29", "Mon, 30 Nov 2026 00:00:01 GMT", True),
-    ("2026-11-30T10:00:00Z", "Mon, 30 Nov 2026 10:00:00 GMT", False),   # the same second: fetch again
-    ("2026-11-30T09:00:00+00:00", "Mon, 30 Nov 2026 10:00:00 GMT", True),
-    ("2026-11-30T11:00:00Z", "Mon, 30 Nov 2026 10:00:00 GMT", False),
-    ("2026-11-30T11:00:00+02:00", "Mon, 30 Nov 2026 10:00:00 GMT", True),
-    ("", "Mon, 30 Nov 2026 10:00:00 GMT", False),             # no lastmod: revalidate
-    ("2026-11-20", None, False),
-    ("yesterday", "Mon, 30 Nov 2026 10:00:00 GMT", False),    # unreadable: revalidate
-    ("2026-11-20", "not a date", False),
-])
+@pytest.mark.parametrize(
+    "lastmod, stored_at, unchanged",
+    [
+        ("2026-11-20", "Mon, 30 Nov 2026 10:00:00 GMT", True),
+        ("2026-11-30", "Mon, 30 Nov 2026 10:00:00 GMT", False),  # a bare date may mean later that day
+        ("2026-11-29", "Mon, 30 Nov 2026 00:00:01 GMT", True),
+        ("2026-11-30T10:00:00Z", "Mon, 30 Nov 2026 10:00:00 GMT", False),  # the same second: fetch again
+        ("2026-11-30T09:00:00+00:00", "Mon, 30 Nov 2026 10:00:00 GMT", True),
+        ("2026-11-30T11:00:00Z", "Mon, 30 Nov 2026 10:00:00 GMT", False),
+        ("2026-11-30T11:00:00+02:00", "Mon, 30 Nov 2026 10:00:00 GMT", True),
+        ("", "Mon, 30 Nov 2026 10:00:00 GMT", False),  # no lastmod: revalidate
+        ("2026-11-20", None, False),
+        ("yesterday", "Mon, 30 Nov 2026 10:00:00 GMT", False),  # unreadable: revalidate
+        ("2026-11-20", "not a date", False),
+    ],
+)
 def test_a_page_is_skipped_only_when_its_lastmod_is_before_the_stored_copy(lastmod, stored_at, unchanged):
     assert unchanged_since(lastmod, stored_at) is unchanged
 
@@ -48,8 +51,9 @@ def test_a_page_is_skipped_only_when_its_lastmod_is_before_the_stored_copy(lastm
 def _records(engine, run) -> dict:
     source = run.source
     key = "cid" if source == "ace" else "program_id"
-    return {r[key]: {k: v for k, v in r.items() if k not in ("id", "run_id")} for r in load_snapshot(engine, source,
-                                                                                                        run.id)}
+    return {
+        r[key]: {k: v for k, v in r.items() if k not in ("id", "run_id")} for r in load_snapshot(engine, source, run.id)
+    }
 
 
 def _night(site, config, engine):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.config import ConfigError, load_config
+from acewatch.config import ConfigError, load_config
 
 
 def write(tmp_path, text: str):
@@ -35,14 +35,17 @@ def test_alert_urls_from_environment_are_split(tmp_path):
     assert config.alerts.urls == ("json://a/", "mailto://b")
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[ace]\nbase_ulr = 'x'\n", "unknown key ace.base_ulr"),
-    ("colour = 'red'\n", "unknown key colour"),
-    ("[coursera]\npage_size = 'many'\n", "coursera.page_size must be a number"),
-    ("[ace]\norganizations = 'one'\n", "ace.organizations must be a list of strings"),
-    ("ace = 3\n", "[ace] must be a table"),
-    ("[ace\n", "not valid TOML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[ace]\nbase_ulr = 'x'\n", "unknown key ace.base_ulr"),
+        ("colour = 'red'\n", "unknown key colour"),
+        ("[coursera]\npage_size = 'many'\n", "coursera.page_size must be a number"),
+        ("[ace]\norganizations = 'one'\n", "ace.organizations must be a list of strings"),
+        ("ace = 3\n", "[ace] must be a table"),
+        ("[ace\n", "not valid TOML"),
+    ],
+)
 def test_bad_config_names_the_key_and_the_file(tmp_path, text, message):
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as error:
@@ -54,7 +57,6 @@ def test_bad_config_names_the_key_and_the_file(tmp_path, text, message):
 def test_missing_explicit_config_file_is_an_error(tmp_path):
     with pytest.raises(ConfigError, match="config file not found"):
         load_config(tmp_path / "nope.toml", environ={})
-
 
 
 def test_render_mode_is_checked(tmp_path):

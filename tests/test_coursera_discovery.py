@@ -13,12 +13,12 @@ from urllib.parse import urlsplit
 import pytest
 from protego import Protego
 
+from acewatch.cycle import run_cycle
 from crawler.items import CourseraProgramItem
 from crawler.parsing.coursera import parse_program_page
 from crawler.spiders.coursera import CourseraSpider
 from fixtures import sitemaps
 from fixtures.server import FixtureSite
-from monitor.cycle import run_cycle
 from store.database import open_engine
 from store.runs import load_snapshot
 from tests.support import ROOT, site_config
@@ -27,7 +27,7 @@ SEARCH_PAGE = ROOT.parent / "shared" / "real-pages" / "coursera-search-data-scie
 
 
 def _cycle(tmp_path, robots: str, discovery: str):
-    from monitor.cycle import run_cycle
+    from acewatch.cycle import run_cycle
 
     db_url = f"sqlite:///{tmp_path / 'acewatch.db'}"
     engine = open_engine(db_url)

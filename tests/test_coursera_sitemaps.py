@@ -42,7 +42,8 @@ def test_api_mode_permits_the_api():
     with FixtureSite(robots="api") as site:
         api_url = site.urls["coursera_api"]
         assert Protego.parse(_get(api_url.replace("/api/", "/robots.txt")).decode()).can_fetch(
-            api_url + "onDemandSpecializations.v1", "acewatch")
+            api_url + "onDemandSpecializations.v1", "acewatch"
+        )
 
 
 def test_sitemaps_have_the_real_pitfalls(real_site):
@@ -73,4 +74,5 @@ def test_sitemaps_have_the_real_pitfalls(real_site):
 
 def _program_paths(catalog) -> set[str]:
     from fixtures.sitemaps import program_path
+
     return {program_path(p) for p in catalog.programs}

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from monitor.doctor import diagnose
+from acewatch.doctor.checks import diagnose
 from tests.browser import chromium_executable
 from tests.support import acewatch, site_config
 
@@ -53,15 +53,25 @@ def closed_port() -> int:
 def test_all_well_exits_0_and_masks_alert_tokens(site, config, tmp_path):
     toml = tmp_path / "acewatch.toml"
     organizations = ", ".join(f'"{oid}"' for oid in site.ace_organization_ids[:3])
-    toml.write_text(f'[ace]\nbase_url = "{site.urls["ace"]}"\norganizations = [{organizations}]\n'
-                    f'[coursera]\napi_url = "{site.urls["coursera_api"]}"\nsite_url = "{site.urls["coursera_site"]}"\n'
-                    '[crawl]\nrender = "never"\n'
-                    f'[alerts]\nurls = ["json://127.0.0.1:9/hook?token={SECRET}", "slack://T000/B000/{SECRET}"]\n')
+    toml.write_text(
+        f'[ace]\nbase_url = "{site.urls["ace"]}"\norganizations = [{organizations}]\n'
+        f'[coursera]\napi_url = "{site.urls["coursera_api"]}"\nsite_url = "{site.urls["coursera_site"]}"\n'
+        '[crawl]\nrender = "never"\n'
+        f'[alerts]\nurls = ["json://127.0.0.1:9/hook?token={SECRET}", "slack://T000/B000/{SECRET}"]\n'
+    )
     result = acewatch("--config", str(toml), "doctor", db=config.db, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAIL" not in result.stdout and SECRET not in result.stdout + result.stderr
-    for expected in ("answers (robots.txt: HTTP 200)", "lists 10 exhibits (read plain)", "read plain: ACE ID, title",
-                     "sitemap index lists", "program pages", "read plain: title", "schema at head", "alert URL 2"):
+    for expected in (
+        "answers (robots.txt: HTTP 200)",
+        "lists 10 exhibits (read plain)",
+        "read plain: ACE ID, title",
+        "sitemap index lists",
+        "program pages",
+        "read plain: title",
+        "schema at head",
+        "alert URL 2",
+    ):
         assert expected in result.stdout, expected
     data = json.loads(acewatch("--config", str(toml), "doctor", "--json", db=config.db, home=tmp_path).stdout)
     assert data["ok"] is True and data["problems"] == []
@@ -71,7 +81,8 @@ def test_all_well_exits_0_and_masks_alert_tokens(site, config, tmp_path):
 def test_a_wrong_organization_guid_is_one_line(config):
     config = replace(config, ace=replace(config.ace, organizations=(config.ace.organizations[0], WRONG)))
     assert failures(diagnose(config)) == [
-        f"FAIL  ace      organization organization {WRONG} not found on the National Guide: check [ace] organizations"]
+        f"FAIL  ace      organization organization {WRONG} not found on the National Guide: check [ace] organizations"
+    ]
 
 
 def test_a_robots_txt_forbidding_the_guide_is_one_line(site, config):
@@ -84,8 +95,7 @@ def test_a_robots_txt_forbidding_the_guide_is_one_line(site, config):
 def test_an_unreachable_host_is_one_line(config):
     dead = f"http://127.0.0.1:{closed_port()}"
     config = replace(config, coursera=replace(config.coursera, site_url=dead))
-    assert failures(diagnose(config)) == [
-        f"FAIL  coursera reachable    {dead} unreachable: connection refused"]
+    assert failures(diagnose(config)) == [f"FAIL  coursera reachable    {dead} unreachable: connection refused"]
 
 
 def test_a_store_behind_the_schema_head_is_one_line(config, tmp_path):

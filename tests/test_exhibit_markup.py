@@ -29,12 +29,35 @@ from fixtures.site import TABLE_LEVEL_TEXT, credit_sentence
 ROOT = Path(__file__).resolve().parent.parent
 REAL_PAGES = ROOT.parent / "shared" / "real-pages"
 EXHIBITS = {e["cid"]: e for day in ("day1", "day2") for e in load_catalog(day).exhibits}
-MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-          "November", "December"]
+MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
 
 # One option per axis is the base; a transformation changes one axis.
-BASE = {"title": "h1", "credits": "table", "label": "th", "colon": True, "case": "as_is", "nbsp": False,
-        "wrap": False, "dates": "dash", "control": "text", "labels": "current", "decoys": False}
+BASE = {
+    "title": "h1",
+    "credits": "table",
+    "label": "th",
+    "colon": True,
+    "case": "as_is",
+    "nbsp": False,
+    "wrap": False,
+    "dates": "dash",
+    "control": "text",
+    "labels": "current",
+    "decoys": False,
+}
 TRANSFORMATIONS = {
     "title in h2": {"title": "h2"},
     "title in h3": {"title": "h3"},
@@ -78,8 +101,12 @@ def _label(text: str, o: dict) -> str:
     text = {"upper": text.upper(), "lower": text.lower()}.get(o["case"], text) + (":" if o["colon"] else "")
     if o["nbsp"]:
         text = text.replace(" ", "&nbsp;")
-    return {"th": f"<th>{text}</th>", "strong": f"<strong>{text}</strong>", "span": f'<span class="lbl">{text}</span>',
-            "label": f"<label>{text}</label>"}[o["label"]]
+    return {
+        "th": f"<th>{text}</th>",
+        "strong": f"<strong>{text}</strong>",
+        "span": f'<span class="lbl">{text}</span>',
+        "label": f"<label>{text}</label>",
+    }[o["label"]]
 
 
 def _field(label: str, value: str, o: dict) -> str:
@@ -98,15 +125,21 @@ def _credits(rows: list[dict], layout: str) -> str:
     if layout == "aria":
         row = '<div role="row">' + "{}</div>"
         body = "".join(row.format("".join(f'<span role="cell">{x}</span>' for x in c)) for c in cells)
-        return (f'<div role="table">{row.format("".join(f"<span role=columnheader>{h}</span>" for h in head))}'
-                f"{body}</div>")
+        return (
+            f'<div role="table">{row.format("".join(f"<span role=columnheader>{h}</span>" for h in head))}{body}</div>'
+        )
     if layout == "dl":
-        return "".join(f"<dl><dt>Level</dt><dd>{a}</dd><dt>Credits (SH)</dt><dd>{b}</dd><dt>Subject</dt>"
-                       f"<dd>{c}</dd></dl>" for a, b, c in cells)
+        return "".join(
+            f"<dl><dt>Level</dt><dd>{a}</dd><dt>Credits (SH)</dt><dd>{b}</dd><dt>Subject</dt><dd>{c}</dd></dl>"
+            for a, b, c in cells
+        )
     if layout == "grid":
         items = [*head, *(x for c in cells for x in c)]
-        return '<div style="display:grid;grid-template-columns:1fr 1fr 1fr">' + "".join(
-            f"<div>{x}</div>" for x in items) + "</div>"
+        return (
+            '<div style="display:grid;grid-template-columns:1fr 1fr 1fr">'
+            + "".join(f"<div>{x}</div>" for x in items)
+            + "</div>"
+        )
     if layout == "list":
         return "<ul>" + "".join(f"<li>{a}: {b} semester hours in {c}</li>" for a, b, c in cells) + "</ul>"
     return f"<p>{escape(credit_sentence(rows))}</p>"
@@ -118,16 +151,20 @@ def render(exhibit: dict, options: dict, missing: str | None = None) -> str:
     name = "" if missing == "title" else escape(exhibit["title"])
     doc_title = f"{name} - National Guide" if o["title"] == "doc" and name else "Course - National Guide"
     og = f'<meta property="og:title" content="{name} | ACE">' if o["title"] == "og" and name else ""
-    id_label, period_label = (("ACE ID", "ACE Credit Recommendation Period") if o["labels"] == "current"
-                              else ("ACE Exam Number", "Dates Offered"))
+    id_label, period_label = (
+        ("ACE ID", "ACE Credit Recommendation Period")
+        if o["labels"] == "current"
+        else ("ACE Exam Number", "Dates Offered")
+    )
     body = ["<h1>Course</h1>"]
     if o["title"] in ("h1", "h2", "h3") and name:
         body.append(f"<{o['title']}>{name}</{o['title']}>")
     if o["title"] == "field" and name:
         body.append(f"<table><tr><th>Course Title:</th><td>{name}</td></tr></table>")
     if o["decoys"]:
-        body.append("<!-- ACE ID: FAKE-0001 --><div hidden>ACE ID: FAKE-0002</div>"
-                    '<p style="display: none">Title: Decoy</p>')
+        body.append(
+            '<!-- ACE ID: FAKE-0001 --><div hidden>ACE ID: FAKE-0002</div><p style="display: none">Title: Decoy</p>'
+        )
     body.append(_field(id_label, "" if missing == "ace_id" else exhibit["ace_id"], o))
     body.append(_field("Length", escape(exhibit["length"]), o))
     for n, period in enumerate(exhibit["periods"]):
@@ -145,27 +182,50 @@ def render(exhibit: dict, options: dict, missing: str | None = None) -> str:
     body.append("<h2>Description</h2><p>" + escape(exhibit["description"]) + "</p>")
     main = "".join(body)
     if o["wrap"]:
-        main = ('<table class="layout"><tr><td><div><div class="ms-rte"><section>'
-                f"{main}</section></div></div></td></tr></table>")
-    return (f"<!DOCTYPE html><html><head><title>{doc_title}</title>{og}</head>"
-            f"<body><nav><h2>Menu</h2></nav>{main}</body></html>")
+        main = (
+            '<table class="layout"><tr><td><div><div class="ms-rte"><section>'
+            f"{main}</section></div></div></td></tr></table>"
+        )
+    return (
+        f"<!DOCTYPE html><html><head><title>{doc_title}</title>{og}</head>"
+        f"<body><nav><h2>Menu</h2></nav>{main}</body></html>"
+    )
 
 
 def expected(exhibit: dict) -> dict:
     def iso(us):
         month, day, year = (int(p) for p in us.split("/"))
         return f"{year:04d}-{month:02d}-{day:02d}"
-    return {"ace_id": exhibit["ace_id"], "title": exhibit["title"], "version": None,  # these pages name none
-            "periods": [{"start": iso(p["start"]), "end": iso(p["end"]),
-                         "credits": [{"level": r["level"], "hours": float(r["hours"]), "subject": r["subject"]}
-                                     for r in p["credits"]]} for p in exhibit["periods"]]}
+
+    return {
+        "ace_id": exhibit["ace_id"],
+        "title": exhibit["title"],
+        "version": None,  # these pages name none
+        "periods": [
+            {
+                "start": iso(p["start"]),
+                "end": iso(p["end"]),
+                "credits": [
+                    {"level": r["level"], "hours": float(r["hours"]), "subject": r["subject"]} for r in p["credits"]
+                ],
+            }
+            for p in exhibit["periods"]
+        ],
+    }
 
 
 def _same(parsed: dict, exhibit: dict) -> bool:
     """Identical record; subjects compared without letter case (a sentence may lower-case them)."""
+
     def norm(record):
-        return {**record, "periods": [{**p, "credits": sorted((c["level"], c["hours"], c["subject"].lower())
-                                                              for c in p["credits"])} for p in record["periods"]]}
+        return {
+            **record,
+            "periods": [
+                {**p, "credits": sorted((c["level"], c["hours"], c["subject"].lower()) for c in p["credits"])}
+                for p in record["periods"]
+            ],
+        }
+
     return norm(parsed) == norm(expected(exhibit))
 
 
@@ -189,8 +249,11 @@ def test_a_missing_field_is_unreadable_never_guessed(name, missing):
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.sampled_from(sorted(EXHIBITS)), st.lists(st.sampled_from(sorted(TRANSFORMATIONS)), max_size=6),
-       st.sampled_from((None, *FIELDS)))
+@given(
+    st.sampled_from(sorted(EXHIBITS)),
+    st.lists(st.sampled_from(sorted(TRANSFORMATIONS)), max_size=6),
+    st.sampled_from((None, *FIELDS)),
+)
 def test_transformations_combined_at_random(cid, names, missing):
     options = {}
     for name in names:
@@ -214,6 +277,7 @@ def test_a_table_and_a_sentence_that_disagree_are_unknown():
 
 # --------------------------------------------------------------------------- the real renderings
 
+
 def _real(name: str) -> str:
     path = REAL_PAGES / name
     if not path.exists():
@@ -226,11 +290,14 @@ def _real(name: str) -> str:
 LD, UD = "Lower-Division Baccalaureate/Associate Degree", "Upper-Division Baccalaureate Degree"
 
 
-@pytest.mark.parametrize("name, ace_id, version, rows", [
-    ("ace-dli-0282-v2.pages.txt", "DLI-0282", 2, [(LD, 6.0, "respective target language")]),
-    ("ace-dli-0286.pages.txt", "DLI-0286", None, [(UD, 4.0, "Foreign Language"), (LD, 4.0, "Foreign Language")]),
-    ("ace-dli-1284306f-old-layout.pages.txt", None, None, [(UD, 4.0, "Foreign Language")]),
-])
+@pytest.mark.parametrize(
+    "name, ace_id, version, rows",
+    [
+        ("ace-dli-0282-v2.pages.txt", "DLI-0282", 2, [(LD, 6.0, "respective target language")]),
+        ("ace-dli-0286.pages.txt", "DLI-0286", None, [(UD, 4.0, "Foreign Language"), (LD, 4.0, "Foreign Language")]),
+        ("ace-dli-1284306f-old-layout.pages.txt", None, None, [(UD, 4.0, "Foreign Language")]),
+    ],
+)
 def test_real_renderings_give_what_a_person_reads_and_nothing_else(name, ace_id, version, rows):
     reading = read_exhibit_text(_real(name))
     assert (reading.ace_id, reading.version) == (ace_id, version)

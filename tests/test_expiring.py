@@ -6,8 +6,8 @@ import json
 from dataclasses import replace
 from datetime import date, datetime
 
+from acewatch.cycle import run_cycle
 from fixtures.server import FixtureSite
-from monitor.cycle import run_cycle
 from store.database import open_engine
 from tests.support import ROOT, site_config
 

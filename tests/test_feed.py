@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import update
 
+from acewatch.outputs.digest import event_line
+from acewatch.outputs.feed import ATOM, write_feed
 from monitor.diff import event
-from monitor.digest import event_line
-from monitor.feed import ATOM, write_feed
 from store.cycles import begin_cycle, finish_cycle
 from store.database import open_engine
 from store.models import ChangeEvent
@@ -38,16 +38,42 @@ def parse(path):
 
 
 def test_feed_is_atom_newest_first_with_links(engine, tmp_path):
-    store_cycle(engine, [event("gained_ace", "ace", "cid-1", "Google Data Analytics", new="12 credits",
-                               url="https://www.acenet.edu/x?cid=1&org=Google")])
-    store_cycle(engine, [event("lost_ace", "ace", "cid-2", "IBM Data Science", old="3 credits", new="removed",
-                               url="javascript:alert(1)"),
-                         event("new_program", "coursera", "p-9", "Meta Marketing", url="https://www.coursera.org/p")])
-    base = datetime(2026, 3, 1, 3, 30, tzinfo=timezone.utc)
+    store_cycle(
+        engine,
+        [
+            event(
+                "gained_ace",
+                "ace",
+                "cid-1",
+                "Google Data Analytics",
+                new="12 credits",
+                url="https://www.acenet.edu/x?cid=1&org=Google",
+            )
+        ],
+    )
+    store_cycle(
+        engine,
+        [
+            event(
+                "lost_ace",
+                "ace",
+                "cid-2",
+                "IBM Data Science",
+                old="3 credits",
+                new="removed",
+                url="javascript:alert(1)",
+            ),
+            event("new_program", "coursera", "p-9", "Meta Marketing", url="https://www.coursera.org/p"),
+        ],
+    )
+    base = datetime(2026, 3, 1, 3, 30, tzinfo=UTC)
     with engine.begin() as connection:  # give each event its own, increasing detection time
         for offset, event_id in enumerate((1, 2, 3)):
-            connection.execute(update(ChangeEvent.__table__).where(ChangeEvent.id == event_id)
-                               .values(detected_at=base + timedelta(days=offset)))
+            connection.execute(
+                update(ChangeEvent.__table__)
+                .where(ChangeEvent.id == event_id)
+                .values(detected_at=base + timedelta(days=offset))
+            )
     path = tmp_path / "feeds" / "acewatch.atom"
 
     assert write_feed(engine, path, title="ACE watch") == 3
@@ -59,7 +85,10 @@ def test_feed_is_atom_newest_first_with_links(engine, tmp_path):
     entries = feed.findall("a:entry", NS)
     assert [e.find("a:id", NS).text for e in entries] == [f"tag:acewatch,2026:event/{i}" for i in (3, 2, 1)]
     assert [e.find("a:updated", NS).text for e in entries] == [
-        "2026-03-03T03:30:00Z", "2026-03-02T03:30:00Z", "2026-03-01T03:30:00Z"]
+        "2026-03-03T03:30:00Z",
+        "2026-03-02T03:30:00Z",
+        "2026-03-01T03:30:00Z",
+    ]
     assert entries[1].find("a:title", NS).text == "Lost ACE recommendation: IBM Data Science"
     assert entries[2].find("a:link", NS).get("href") == "https://www.acenet.edu/x?cid=1&org=Google"
     assert entries[1].find("a:link", NS) is None  # a javascript: evidence URL is not linked
@@ -76,9 +105,17 @@ def test_limit_keeps_the_newest(engine, tmp_path):
 
 
 def test_malicious_scraped_text_stays_inert(engine, tmp_path):
-    evil = event("renamed", "coursera", "p-1", EVIL, old="Old <b>name</b>", new=EVIL,
-                 url='https://www.coursera.org/p"><script>x</script>', side="coursera",
-                 differences=["<img src=x onerror=alert(1)>"])
+    evil = event(
+        "renamed",
+        "coursera",
+        "p-1",
+        EVIL,
+        old="Old <b>name</b>",
+        new=EVIL,
+        url='https://www.coursera.org/p"><script>x</script>',
+        side="coursera",
+        differences=["<img src=x onerror=alert(1)>"],
+    )
     store_cycle(engine, [evil])
     path = tmp_path / "feed.atom"
     write_feed(engine, path)
@@ -114,7 +151,9 @@ def test_write_is_atomic(engine, tmp_path, monkeypatch):
     assert [p.name for p in path.parent.iterdir()] == ["feed.atom"]  # no temp file left behind
     write_feed(engine, path)
     assert [e.find("a:title", NS).text for e in parse(path).findall("a:entry", NS)] == [
-        "New on Coursera: Second", "New on Coursera: First"]
+        "New on Coursera: Second",
+        "New on Coursera: First",
+    ]
 
 
 def test_empty_store_gives_a_valid_empty_feed(engine, tmp_path):
@@ -125,8 +164,16 @@ def test_empty_store_gives_a_valid_empty_feed(engine, tmp_path):
 
 
 def test_content_is_the_digest_line(engine, tmp_path):
-    item = event("credits_changed", "ace", "cid-7", "Google IT Support", old="3", new="4",
-                 url="https://www.acenet.edu/x?cid=7", ace_id="GOOG-0007")
+    item = event(
+        "credits_changed",
+        "ace",
+        "cid-7",
+        "Google IT Support",
+        old="3",
+        new="4",
+        url="https://www.acenet.edu/x?cid=7",
+        ace_id="GOOG-0007",
+    )
     store_cycle(engine, [item])
     path = tmp_path / "feed.atom"
     write_feed(engine, path)
@@ -136,10 +183,13 @@ def test_content_is_the_digest_line(engine, tmp_path):
 
 def test_characters_xml_cannot_hold_are_dropped(tmp_path):
     """SQLite keeps NUL and U+FFFE in scraped text; ElementTree would write them and break the file."""
-    from monitor.feed import build_feed
+    from acewatch.outputs.feed import build_feed
 
-    item = {**event("new_program", "coursera", "p-1", "Bad\x00 \ufffeTitle\x1f"), "id": 1,
-            "detected_at": datetime(2026, 3, 1, tzinfo=timezone.utc)}
+    item = {
+        **event("new_program", "coursera", "p-1", "Bad\x00 \ufffeTitle\x1f"),
+        "id": 1,
+        "detected_at": datetime(2026, 3, 1, tzinfo=UTC),
+    }
     path = tmp_path / "feed.atom"
     build_feed([item]).write(path, encoding="utf-8", xml_declaration=True)
     assert parse(path).find("a:entry/a:title", NS).text == "New on Coursera: Bad Title"

@@ -22,10 +22,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fixtures import generate_filler, site as render
-from fixtures.ids import coursera_id, dynamics_guid
+from fixtures import generate_filler
+from fixtures import site as render
 from fixtures.dataset import NORMAL, PROFESSIONAL, CatalogError, load_catalog, load_expected_changes
 from fixtures.faults import FaultRule, FaultTable
+from fixtures.ids import coursera_id, dynamics_guid
 from fixtures.routes import route
 from fixtures.server import FixtureSite
 
@@ -35,6 +36,7 @@ LEVELS = list(render.TABLE_LEVEL_TEXT)
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 @pytest.fixture(scope="module")
 def site():
@@ -102,7 +104,7 @@ def parse_credit_sentence(sentence: str) -> list[tuple[str, int, str]]:
         matches = list(re.finditer(r"(\d+) semester hours? in ", rest))
         for i, m in enumerate(matches):
             end = matches[i + 1].start() if i + 1 < len(matches) else len(rest)
-            subject = re.sub(r"(?:,\s*and|,|\s+and)\s*$", "", rest[m.end():end].rstrip())
+            subject = re.sub(r"(?:,\s*and|,|\s+and)\s*$", "", rest[m.end() : end].rstrip())
             rows.append((level, int(m.group(1)), subject.lower()))
     return rows
 
@@ -126,20 +128,27 @@ def parse_exhibit(body: bytes) -> dict:
             dates = dt.getnext().text_content().strip()
             sentence = dt.getnext().getnext().getnext().text_content()
             periods.append((dates, tuple(sorted(parse_credit_sentence(sentence)))))
-    return {"title": doc.xpath("string(//h1)").strip(), "ace_id": _value_after_label(doc, "ACE ID") or "",
-            "periods": sorted(periods)}
+    return {
+        "title": doc.xpath("string(//h1)").strip(),
+        "ace_id": _value_after_label(doc, "ACE ID") or "",
+        "periods": sorted(periods),
+    }
 
 
 def expected_periods(exhibit: dict) -> list:
-    return sorted((render.period_text(p), tuple(sorted((r["level"], r["hours"], r["subject"].lower())
-                                                           for r in p["credits"]))) for p in exhibit["periods"])
+    return sorted(
+        (render.period_text(p), tuple(sorted((r["level"], r["hours"], r["subject"].lower()) for r in p["credits"])))
+        for p in exhibit["periods"]
+    )
 
 
 def current_total(parsed: dict) -> int:
     """Credit total of the period with the latest end date."""
+
     def end(period):
         m, d, y = map(int, period[0].split(" - ")[1].split("/"))
         return (y, m, d)
+
     return sum(hours for _, hours, _ in max(parsed["periods"], key=end)[1])
 
 
@@ -164,9 +173,10 @@ def ace_claim_credits(body: bytes) -> int | None:
 
 # --------------------------------------------------------------------------- servers
 
+
 def test_servers_bind_loopback_only(site):
     assert set(site.urls) == {"ace", "coursera_api", "coursera_site"}
-    for role, (host, port) in site.addresses.items():
+    for _role, (host, port) in site.addresses.items():
         assert host == "127.0.0.1" and port > 0
     assert site.urls["coursera_api"].endswith("/api/")
     assert all(url.startswith("http://127.0.0.1:") for url in site.urls.values())
@@ -179,11 +189,14 @@ def test_content_types_and_request_log(site):
     assert headers["Content-Type"].startswith("text/plain")
     _, headers, _ = fetch(org_url(site, site.ace_organization_ids[0]))
     assert headers["Content-Type"] == "text/html; charset=utf-8"
-    assert site.requests == [("ace", "GET", "/robots.txt", 200),
-                             ("ace", "GET", f"/National-Guide/Pages/Organization.aspx?oid={site.ace_organization_ids[0]}", 200)]
+    assert site.requests == [
+        ("ace", "GET", "/robots.txt", 200),
+        ("ace", "GET", f"/National-Guide/Pages/Organization.aspx?oid={site.ace_organization_ids[0]}", 200),
+    ]
 
 
 # --------------------------------------------------------------------------- Coursera API
+
 
 def test_api_paging_follows_string_next_until_absent(site):
     seen, pages, start = [], 0, "0"
@@ -211,8 +224,10 @@ def test_api_fields_are_honoured(site):
     assert all(set(e) == {"id", "slug", "name", "productVariant", "courseIds"} for e in some)
     full = get_json(api_url(site, "onDemandSpecializations.v1", f"fields={SPEC_FIELDS}&limit=5"))["elements"]
     assert all(set(e) == {"id", *SPEC_FIELDS.split(",")} for e in full)
-    assert {e["productVariant"] for e in get_json(api_url(site, "onDemandSpecializations.v1",
-                                                          "fields=productVariant"))["elements"]} == {PROFESSIONAL, NORMAL}
+    assert {
+        e["productVariant"]
+        for e in get_json(api_url(site, "onDemandSpecializations.v1", "fields=productVariant"))["elements"]
+    } == {PROFESSIONAL, NORMAL}
 
 
 def test_api_limit_default_cap_and_last_page(site):
@@ -226,9 +241,17 @@ def test_api_limit_default_cap_and_last_page(site):
 
 def test_api_q_slug_ids_and_errors(site):
     program = site.catalog.program_by_slug["google-data-analytics"]
-    by_slug = get_json(api_url(site, "onDemandSpecializations.v1", "q=slug&slug=google-data-analytics&fields=productVariant"))
-    assert by_slug["elements"] == [{"id": program["id"], "slug": "google-data-analytics", "name": "Google Data Analytics",
-                                    "productVariant": PROFESSIONAL}]
+    by_slug = get_json(
+        api_url(site, "onDemandSpecializations.v1", "q=slug&slug=google-data-analytics&fields=productVariant")
+    )
+    assert by_slug["elements"] == [
+        {
+            "id": program["id"],
+            "slug": "google-data-analytics",
+            "name": "Google Data Analytics",
+            "productVariant": PROFESSIONAL,
+        }
+    ]
     assert by_slug["paging"] == {}
     assert get_json(api_url(site, "onDemandSpecializations.v1", "q=slug&slug=nope"))["elements"] == []
     ids = [p["id"] for p in site.catalog.programs[:3]]
@@ -244,7 +267,9 @@ def test_api_q_slug_ids_and_errors(site):
 
 def test_api_has_no_ace_field_and_name_can_be_shorter_than_page_title(site):
     program = site.catalog.program_by_slug["google-data-analytics"]
-    element = get_json(api_url(site, "onDemandSpecializations.v1", f"ids={program['id']}&fields={SPEC_FIELDS}"))["elements"][0]
+    element = get_json(api_url(site, "onDemandSpecializations.v1", f"ids={program['id']}&fields={SPEC_FIELDS}"))[
+        "elements"
+    ][0]
     assert set(element) == {"id", *SPEC_FIELDS.split(",")}
     assert not re.search(r"\bACE\b|college credit", json.dumps(element, ensure_ascii=False))
     assert element["name"] == "Google Data Analytics" != program["page_title"]
@@ -252,8 +277,10 @@ def test_api_has_no_ace_field_and_name_can_be_shorter_than_page_title(site):
 
 def test_partners_and_courses(site):
     partners = get_json(api_url(site, "partners.v1", "ids=6,367&fields=name,shortName"))
-    assert partners["elements"] == [{"id": "6", "name": "University of Pennsylvania", "shortName": "penn"},
-                                    {"id": "367", "name": "Google", "shortName": "google-career-certificates"}]
+    assert partners["elements"] == [
+        {"id": "6", "name": "University of Pennsylvania", "shortName": "penn"},
+        {"id": "367", "name": "Google", "shortName": "google-career-certificates"},
+    ]
     assert partners["paging"] == {}
     first = get_json(api_url(site, "courses.v1", "fields=s12nIds,partnerIds&limit=100"))
     assert first["paging"]["total"] == len(site.catalog.courses) and first["paging"]["next"] == "100"
@@ -263,6 +290,7 @@ def test_partners_and_courses(site):
 
 
 # --------------------------------------------------------------------------- Coursera pages
+
 
 def test_variant_decides_the_page_path(site):
     for slug in ("google-data-analytics", "deep-learning"):
@@ -298,13 +326,18 @@ def test_ace_wordings_on_program_pages(site):
     assert "ACE\u00ae recommendation of up to 12 college credits (or 7 ECTS)" in answer
     assert "Credly badge" in answer and "not guaranteed" in answer
     body = page("google-it-support")
-    assert "This program is ACE\u00ae recommended\u2014when you complete, you can earn up to 12 college credits." in body.decode()
+    assert (
+        "This program is ACE\u00ae recommended\u2014when you complete, you can earn up to 12 college credits."
+        in body.decode()
+    )
     assert not any("college credit" in q for q in jsonld_faq(body))
     body = page("salesforce-sales-operations").decode()
     assert "ACE\u00ae Credit Recommendation" in body and "ACE recommendation of up to 9 college credits" in body
-    assert ace_claim_credits(page("sas-programmer")) is None                  # ACE-listed, page silent
-    assert ace_claim_credits(page("meta-data-analyst")) is None                # says "Ace the ... interview"
-    assert "Will I earn university credit for completing the Specialization?" in jsonld_faq(page("strategic-leadership"))
+    assert ace_claim_credits(page("sas-programmer")) is None  # ACE-listed, page silent
+    assert ace_claim_credits(page("meta-data-analyst")) is None  # says "Ace the ... interview"
+    assert "Will I earn university credit for completing the Specialization?" in jsonld_faq(
+        page("strategic-leadership")
+    )
 
 
 def test_every_page_claim_matches_the_data(site):
@@ -333,12 +366,15 @@ def test_every_page_claim_matches_the_data(site):
 
 
 def test_search_listing_cards(site):
-    status, _, body = fetch(site.url("coursera_site", "/search?productTypeDescription=Professional%20Certificates&page=2"))
+    status, _, body = fetch(
+        site.url("coursera_site", "/search?productTypeDescription=Professional%20Certificates&page=2")
+    )
     assert status == 200 and body.count(b"cds-ProductCard-base") == 12
     assert b'href="/professional-certificates/' in body and b'href="/specializations/' not in body
 
 
 # --------------------------------------------------------------------------- ACE pages
+
 
 def test_ace_paths_and_query_keys_are_case_insensitive(site):
     exhibit = site.catalog.exhibits[0]
@@ -385,13 +421,15 @@ def test_two_markup_styles_differ_in_structure(site):
     by_id = {e["ace_id"]: e for e in site.catalog.exhibits}
     table = fetch(exhibit_url(site, by_id["GOOG-0001"]["cid"]))[2].decode()
     dl = fetch(exhibit_url(site, by_id["IBM-0014"]["cid"]))[2].decode()
-    assert "<th scope=\"row\">ACE ID:</th><td>GOOG-0001</td>" in table
+    assert '<th scope="row">ACE ID:</th><td>GOOG-0001</td>' in table
     assert "<strong>ACE Credit Recommendation Period:</strong> 11/1/2024 - 10/31/2034" in table
-    assert "<th scope=\"col\">Semester Hours</th>" in table and "<dt>" not in table.split("ngCourseDetail")[1]
-    assert "<dt>ACE ID</dt><dd class=\"exhibit-code\">IBM-0014</dd>" in dl
-    assert ("In the lower-division baccalaureate/associate degree category, 3 semester hours in data analytics, "
-            "3 semester hours in spreadsheet applications, and 3 semester hours in Python programming, and in the "
-            "upper-division baccalaureate degree category, 3 semester hours in data visualization.") in dl
+    assert '<th scope="col">Semester Hours</th>' in table and "<dt>" not in table.split("ngCourseDetail")[1]
+    assert '<dt>ACE ID</dt><dd class="exhibit-code">IBM-0014</dd>' in dl
+    assert (
+        "In the lower-division baccalaureate/associate degree category, 3 semester hours in data analytics, "
+        "3 semester hours in spreadsheet applications, and 3 semester hours in Python programming, and in the "
+        "upper-division baccalaureate degree category, 3 semester hours in data visualization."
+    ) in dl
     assert "ng-credit-table" not in dl
 
 
@@ -403,20 +441,28 @@ def test_organization_pages_link_every_exhibit_and_carry_crawler_traps(site):
         org = site.catalog.org_by_oid[oid]
         links = lxml.html.fromstring(body).xpath("//a/@href")
         course_links = [h for h in links if h.startswith("Course.aspx?")]
-        assert sorted(h.rsplit("cid=", 1)[1] for h in course_links) == sorted(e["cid"] for e in site.catalog.exhibits_of(oid))
-        assert all(h.startswith("Course.aspx?org=" + render.ace_org_param(org["name"], org["link_encoding"])) for h in course_links)
+        assert sorted(h.rsplit("cid=", 1)[1] for h in course_links) == sorted(
+            e["cid"] for e in site.catalog.exhibits_of(oid)
+        )
+        assert all(
+            h.startswith("Course.aspx?org=" + render.ace_org_param(org["name"], org["link_encoding"]))
+            for h in course_links
+        )
         assert any(h.startswith("https://www.credly.com/") for h in links)
         assert any(h.startswith("https://twitter.com/") for h in links)
         disallowed = [h for h in links if h.startswith("/") and not robots.can_fetch("*", h)]
         assert any(h.startswith("/Search/") for h in disallowed) and any(h.startswith("/_layouts/") for h in disallowed)
         assert course_links and robots.can_fetch("*", "/National-Guide/Pages/" + course_links[0])
     names = {o["name"]: o for o in site.catalog.organizations}
-    assert render.ace_org_param("Advancing Women in Tech (AWT)", "percent") == "Advancing%20Women%20in%20Tech%20%28AWT%29"
+    assert (
+        render.ace_org_param("Advancing Women in Tech (AWT)", "percent") == "Advancing%20Women%20in%20Tech%20%28AWT%29"
+    )
     assert render.ace_org_param("McDonald's Corporation") == "McDonald%27s+Corporation"
     assert names["Advancing Women in Tech (AWT)"]["link_encoding"] == "percent"
 
 
 # --------------------------------------------------------------------------- day 2
+
 
 def _change(kind: str) -> dict:
     return next(c for c in load_expected_changes() if c["change"] == kind)
@@ -462,8 +508,14 @@ def test_credits_changed(site, day):
 def test_renamed_on_coursera_only(site, day):
     site.set_day(day)
     change = _change("renamed")
-    element = get_json(api_url(site, "onDemandSpecializations.v1", f"q=slug&slug={change['coursera_slug']}"))["elements"][0]
-    assert element == {"id": change["coursera_id"], "slug": change["coursera_slug"], "name": change[day]["coursera_name"]}
+    element = get_json(api_url(site, "onDemandSpecializations.v1", f"q=slug&slug={change['coursera_slug']}"))[
+        "elements"
+    ][0]
+    assert element == {
+        "id": change["coursera_id"],
+        "slug": change["coursera_slug"],
+        "name": change[day]["coursera_name"],
+    }
     h1 = lxml.html.fromstring(_coursera(site, change)).xpath("string(//h1)")
     assert h1 == change[day]["coursera_page_title"]
     assert (h1 == change["ace_title"]) is change[day]["title_matches_ace"]
@@ -495,9 +547,11 @@ def test_day2_differs_from_day1_only_by_the_five_changes():
     changes = load_expected_changes()
     ex1, ex2 = day1.exhibit_by_cid, day2.exhibit_by_cid
     assert {cid for cid in ex1.keys() | ex2.keys() if ex1.get(cid) != ex2.get(cid)} == {
-        c["cid"] for c in changes if "ace" in _sides_changed(c)}
+        c["cid"] for c in changes if "ace" in _sides_changed(c)
+    }
     assert {s for s in day1.program_by_slug if day1.program_by_slug[s] != day2.program_by_slug[s]} == {
-        c["coursera_slug"] for c in changes if "coursera" in _sides_changed(c)}
+        c["coursera_slug"] for c in changes if "coursera" in _sides_changed(c)
+    }
     assert day1.organizations == day2.organizations and day1.partners == day2.partners
     ended = ex2[_change("recommendation_ended")["cid"]]
     assert all(_end_date(p) < date(2025, 7, 1) for p in ended["periods"])
@@ -542,6 +596,7 @@ def test_filler_is_deterministic_and_never_ace():
 
 # --------------------------------------------------------------------------- faults
 
+
 def test_fault_status_500_only_where_matched(site):
     site.set_faults([{"role": "coursera_api", "path": r"start=100\b", "kind": "status:500"}])
     assert fetch(api_url(site, "onDemandSpecializations.v1", "start=100"))[0] == 500
@@ -558,8 +613,12 @@ def test_fault_count_limited_then_recovers(site):
 
 def test_fault_truncate_and_reset(site):
     site.clear_requests()
-    site.set_faults([{"role": "coursera_site", "path": "google-data-analytics", "kind": "truncate"},
-                     {"role": "ace", "path": "robots", "kind": "reset"}])
+    site.set_faults(
+        [
+            {"role": "coursera_site", "path": "google-data-analytics", "kind": "truncate"},
+            {"role": "ace", "path": "robots", "kind": "reset"},
+        ]
+    )
     host, port = site.addresses["coursera_site"]
     conn = http.client.HTTPConnection(host, port, timeout=5)
     conn.request("GET", "/professional-certificates/google-data-analytics")
@@ -574,10 +633,14 @@ def test_fault_truncate_and_reset(site):
 
 
 def test_fault_429_timeout_empty_redirect(site):
-    site.set_faults([{"role": "coursera_api", "path": "partners", "kind": "429"},
-                     {"role": "coursera_api", "path": "courses", "kind": "timeout", "seconds": 1},
-                     {"role": "coursera_site", "path": "^/$", "kind": "empty"},
-                     {"role": "ace", "path": "default", "kind": "redirect_loop"}])
+    site.set_faults(
+        [
+            {"role": "coursera_api", "path": "partners", "kind": "429"},
+            {"role": "coursera_api", "path": "courses", "kind": "timeout", "seconds": 1},
+            {"role": "coursera_site", "path": "^/$", "kind": "empty"},
+            {"role": "ace", "path": "default", "kind": "redirect_loop"},
+        ]
+    )
     status, headers, _ = fetch(api_url(site, "partners.v1"))
     assert status == 429 and headers["Retry-After"] == "1"
     with pytest.raises((TimeoutError, urllib.error.URLError)):
@@ -589,18 +652,25 @@ def test_fault_429_timeout_empty_redirect(site):
 
 
 def test_fault_payload_shapes(site):
-    site.set_faults([{"role": "coursera_api", "path": "limit=3$", "kind": "missing_paging"},
-                     {"role": "coursera_api", "path": "limit=4$", "kind": "invalid_json"},
-                     {"role": "coursera_api", "path": "limit=20$", "kind": "duplicate_records"},
-                     {"role": "coursera_api", "path": "limit=50$", "kind": "reorder_records"},
-                     {"role": "coursera_api", "path": "limit=5$", "kind": "huge", "size": 2_000_000},
-                     {"role": "ace", "path": "(?i)course\\.aspx", "kind": "layout_changed"}])
+    site.set_faults(
+        [
+            {"role": "coursera_api", "path": "limit=3$", "kind": "missing_paging"},
+            {"role": "coursera_api", "path": "limit=4$", "kind": "invalid_json"},
+            {"role": "coursera_api", "path": "limit=20$", "kind": "duplicate_records"},
+            {"role": "coursera_api", "path": "limit=50$", "kind": "reorder_records"},
+            {"role": "coursera_api", "path": "limit=5$", "kind": "huge", "size": 2_000_000},
+            {"role": "ace", "path": "(?i)course\\.aspx", "kind": "layout_changed"},
+        ]
+    )
     assert "paging" not in get_json(api_url(site, "onDemandSpecializations.v1", "limit=3"))
     with pytest.raises(ValueError):
         json.loads(fetch(api_url(site, "onDemandSpecializations.v1", "limit=4"))[2])
     ids = [e["id"] for e in get_json(api_url(site, "onDemandSpecializations.v1", "limit=20"))["elements"]]
     assert len(ids) == 20 and len(set(ids)) < 20
-    orders = [[e["id"] for e in get_json(api_url(site, "onDemandSpecializations.v1", "limit=50"))["elements"]] for _ in range(2)]
+    orders = [
+        [e["id"] for e in get_json(api_url(site, "onDemandSpecializations.v1", "limit=50"))["elements"]]
+        for _ in range(2)
+    ]
     assert orders[0] != orders[1]
     body = fetch(api_url(site, "onDemandSpecializations.v1", "limit=5"))[2]
     assert len(body) >= 2_000_000 and len(json.loads(body)["elements"]) == 5
@@ -614,6 +684,7 @@ def test_seeded_random_faults_are_reproducible():
     def decisions():
         table = FaultTable([FaultRule(kind=["status:503", "reset"], rate=0.3, seed=7)])
         return [(c[1] if c else None) for c in (table.choose("ace", f"/p{i % 10}") for i in range(60))]
+
     first = decisions()
     assert first == decisions()
     assert 5 < sum(d is not None for d in first) < 35 and {"status:503", "reset"} <= set(first)
@@ -623,9 +694,13 @@ def test_seeded_random_faults_are_reproducible():
 
 # --------------------------------------------------------------------------- escaping
 
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(title=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60)
-       .filter(lambda t: t.strip() == t and t.strip()))
+@given(
+    title=st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=60).filter(
+        lambda t: t.strip() == t and t.strip()
+    )
+)
 def test_exhibit_text_is_escaped(title):
     catalog = load_catalog("day1")
     exhibit = dict(catalog.exhibits[0], title=title)

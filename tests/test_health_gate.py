@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import pytest
 
+from acewatch.cycle import run_cycle
 from fixtures.server import FixtureSite
-from monitor.cycle import run_cycle
-from store.database import open_engine
 from store.cycles import cycle_events
+from store.database import open_engine
 from tests.support import EXPECTED_CHANGES, events_by_type, site_config
 
 STATUS_EVENTS = {"gained_ace", "lost_ace", "credits_changed"}
@@ -56,7 +56,7 @@ def test_faulted_ace_crawl_is_held_back_then_recovers(fault, tmp_path):
     assert {e["subject_key"] for e in by_type["lost_ace"]} == {expected["lost_ace"], expected["recommendation_ended"]}
     assert [e["subject_key"] for e in by_type["gained_ace"]] == [expected["gained_ace"]]
     assert [e["subject_key"] for e in by_type["credits_changed"]] == [expected["credits_changed"]]
-    assert engine.dispose() is None
+    engine.dispose()
 
 
 def test_unhealthy_transition_is_reported_once_not_every_night(tmp_path):

@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import insert
 
 from store.database import create_store_engine, open_engine
-from store.locks import (LockHeld, acquire, default_holder, holder_of, refresh, release, run_lock, ttl_for,
-                         utcnow)
+from store.locks import LockHeld, acquire, default_holder, holder_of, refresh, release, run_lock, ttl_for, utcnow
 from store.models import RunLock
 
 RACERS = 6
@@ -106,9 +105,14 @@ def test_racing_processes_exactly_one_wins(db_url, engine):
     expired one (the conditional UPDATE path: the row exists, nobody can INSERT)."""
     now = utcnow()
     with engine.begin() as connection:
-        connection.execute(insert(RunLock).values(name="stale", holder="sigkilled:1",
-                                                  acquired_at=now - timedelta(hours=2),
-                                                  expires_at=now - timedelta(hours=1)))
+        connection.execute(
+            insert(RunLock).values(
+                name="stale",
+                holder="sigkilled:1",
+                acquired_at=now - timedelta(hours=2),
+                expires_at=now - timedelta(hours=1),
+            )
+        )
     context = multiprocessing.get_context("spawn")
     barrier, results = context.Barrier(RACERS), context.Queue()
     racers = [context.Process(target=_race, args=(db_url, f"racer:{i}", barrier, results)) for i in range(RACERS)]

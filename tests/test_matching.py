@@ -36,10 +36,14 @@ EXHIBITS = [
 # (program, org, expected exhibit key or None, expected verdict, expected differences)
 CASES = [
     ("Google Data Analytics", "Google", "ACE-01", "exact", []),
-    ("Google Data Analytics Professional Certificate", "Google", "ACE-01", "near",
-     ["- Professional Certificate"]),
-    ("Google Project Management: Professional Certificate", "Google", "ACE-02", "near",
-     ["Management: -> Management", "- Professional Certificate"]),
+    ("Google Data Analytics Professional Certificate", "Google", "ACE-01", "near", ["- Professional Certificate"]),
+    (
+        "Google Project Management: Professional Certificate",
+        "Google",
+        "ACE-02",
+        "near",
+        ["Management: -> Management", "- Professional Certificate"],
+    ),
     ("Google Digital Marketing and E-commerce", "Google LLC", "ACE-03", "near", ["and -> &"]),
     ("google it support", "Google", "ACE-04", "equivalent", []),
     ("Google Cybersecurity\u00ae", "Google", "ACE-05", "equivalent", []),
@@ -51,8 +55,13 @@ CASES = [
     ("Data Analytics", "Google", "ACE-01", "near", ["+ Google"]),
     ("Financial Accounting", "University of Illinois", "ACE-15", "exact", []),
     # Organization without exhibits: the same text elsewhere is shown, flagged, never exact.
-    ("Financial Accounting", "University of Michigan", "ACE-15", "near",
-     ["organization: University of Michigan -> University of Illinois"]),
+    (
+        "Financial Accounting",
+        "University of Michigan",
+        "ACE-15",
+        "near",
+        ["organization: University of Michigan -> University of Illinois"],
+    ),
     ("Cooking Fundamentals", "Culinary Institute", None, "none", []),
     ("Underwater Basket Weaving", "Google", None, "none", None),
     ("Introduction to Philosophy", "Yale University", "ACE-14", "near", ["Philosophy -> Psychology"]),
@@ -92,8 +101,11 @@ def test_every_exact_name_is_exact() -> None:
 
 
 def test_google_title_never_exact_with_an_ibm_exhibit() -> None:
-    programs = [Candidate("P1", "Data Analytics", "Google"), Candidate("P2", "IBM Data Analyst", "Google"),
-                Candidate("P3", "Data Analytics", "IBM")]
+    programs = [
+        Candidate("P1", "Data Analytics", "Google"),
+        Candidate("P2", "IBM Data Analyst", "Google"),
+        Candidate("P3", "Data Analytics", "IBM"),
+    ]
     m1, m2, m3 = match_catalog(programs, EXHIBITS)
     assert m1.verdict == "near" and m1.exhibit.org == "Google"
     assert m2.verdict not in ("exact", "equivalent")
@@ -110,8 +122,16 @@ def test_empty_inputs() -> None:
 
 def test_to_dict_is_json_able(matches) -> None:
     d = matches[1].to_dict()
-    assert list(d) == ["program", "exhibit", "verdict", "score", "differences", "normalisations",
-                       "other_organization", "word_edits"]
+    assert list(d) == [
+        "program",
+        "exhibit",
+        "verdict",
+        "score",
+        "differences",
+        "normalisations",
+        "other_organization",
+        "word_edits",
+    ]
     assert d["exhibit"] == {"key": "ACE-01", "name": "Google Data Analytics", "org": "Google"}
     json.dumps([m.to_dict() for m in matches])
 

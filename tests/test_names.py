@@ -47,66 +47,199 @@ class Hazard:
 
 HAZARDS = [
     Hazard("identical", "Google Data Analytics", "Google Data Analytics", "exact"),
-    Hazard("case only", "google data analytics", "Google Data Analytics", "equivalent",
-           normalisations=("case",)),
-    Hazard("double spaces", "Google  Data   Analytics", "Google Data Analytics", "equivalent",
-           normalisations=("whitespace",)),
-    Hazard("leading/trailing space", " Google Data Analytics ", "Google Data Analytics", "equivalent",
-           normalisations=("whitespace",)),
-    Hazard("NBSP", "Google\u00a0Data Analytics", "Google Data Analytics", "equivalent",
-           normalisations=("whitespace",)),
-    Hazard("zero-width space", "Google Data\u200b Analytics", "Google Data Analytics", "equivalent",
-           normalisations=("whitespace",)),
-    Hazard("curly apostrophe", "Google\u2019s Foundations of Project Management",
-           "Google's Foundations of Project Management", "equivalent", normalisations=("quotes",)),
-    Hazard("en dash in Front-End", "Meta Front\u2013End Developer", "Meta Front-End Developer", "equivalent",
-           normalisations=("dashes",)),
-    Hazard("non-breaking hyphen", "Meta Front\u2011End Developer", "Meta Front-End Developer", "equivalent",
-           normalisations=("dashes",)),
-    Hazard("em dash separator", "Python for Everybody \u2014 Capstone", "Python for Everybody - Capstone",
-           "equivalent", normalisations=("dashes",)),
-    Hazard("fullwidth letter", "\uff27oogle Data Analytics", "Google Data Analytics", "equivalent",
-           normalisations=("unicode",)),
-    Hazard("registered mark", "Google Data Analytics\u00ae", "Google Data Analytics", "equivalent",
-           normalisations=("marks",)),
-    Hazard("ACE registered mark mid-name", "ACE\u00ae Recommended Data Science", "ACE Recommended Data Science",
-           "equivalent", normalisations=("marks",)),
-    Hazard("trademark (NFKC would make it TM)", "Microsoft Excel\u2122 Skills", "Microsoft Excel Skills",
-           "equivalent", normalisations=("marks",)),
-    Hazard("glued (R) is a mark", "Microsoft Excel(R) Skills", "Microsoft Excel Skills", "equivalent",
-           normalisations=("marks",)),
+    Hazard("case only", "google data analytics", "Google Data Analytics", "equivalent", normalisations=("case",)),
+    Hazard(
+        "double spaces",
+        "Google  Data   Analytics",
+        "Google Data Analytics",
+        "equivalent",
+        normalisations=("whitespace",),
+    ),
+    Hazard(
+        "leading/trailing space",
+        " Google Data Analytics ",
+        "Google Data Analytics",
+        "equivalent",
+        normalisations=("whitespace",),
+    ),
+    Hazard("NBSP", "Google\u00a0Data Analytics", "Google Data Analytics", "equivalent", normalisations=("whitespace",)),
+    Hazard(
+        "zero-width space",
+        "Google Data\u200b Analytics",
+        "Google Data Analytics",
+        "equivalent",
+        normalisations=("whitespace",),
+    ),
+    Hazard(
+        "curly apostrophe",
+        "Google\u2019s Foundations of Project Management",
+        "Google's Foundations of Project Management",
+        "equivalent",
+        normalisations=("quotes",),
+    ),
+    Hazard(
+        "en dash in Front-End",
+        "Meta Front\u2013End Developer",
+        "Meta Front-End Developer",
+        "equivalent",
+        normalisations=("dashes",),
+    ),
+    Hazard(
+        "non-breaking hyphen",
+        "Meta Front\u2011End Developer",
+        "Meta Front-End Developer",
+        "equivalent",
+        normalisations=("dashes",),
+    ),
+    Hazard(
+        "em dash separator",
+        "Python for Everybody \u2014 Capstone",
+        "Python for Everybody - Capstone",
+        "equivalent",
+        normalisations=("dashes",),
+    ),
+    Hazard(
+        "fullwidth letter",
+        "\uff27oogle Data Analytics",
+        "Google Data Analytics",
+        "equivalent",
+        normalisations=("unicode",),
+    ),
+    Hazard(
+        "registered mark",
+        "Google Data Analytics\u00ae",
+        "Google Data Analytics",
+        "equivalent",
+        normalisations=("marks",),
+    ),
+    Hazard(
+        "ACE registered mark mid-name",
+        "ACE\u00ae Recommended Data Science",
+        "ACE Recommended Data Science",
+        "equivalent",
+        normalisations=("marks",),
+    ),
+    Hazard(
+        "trademark (NFKC would make it TM)",
+        "Microsoft Excel\u2122 Skills",
+        "Microsoft Excel Skills",
+        "equivalent",
+        normalisations=("marks",),
+    ),
+    Hazard(
+        "glued (R) is a mark",
+        "Microsoft Excel(R) Skills",
+        "Microsoft Excel Skills",
+        "equivalent",
+        normalisations=("marks",),
+    ),
     Hazard("spaced (R) is the R language", "Data Analysis (R)", "Data Analysis", "near", ("- (R)",)),
-    Hazard("several typographic rules", " google  DATA analytics\u00ae", "Google Data Analytics", "equivalent",
-           normalisations=("case", "whitespace", "marks")),
-    Hazard("Professional Certificate suffix", "Google Data Analytics",
-           "Google Data Analytics Professional Certificate", "near", ("+ Professional Certificate",)),
-    Hazard("suffix on the query side", "Google Cybersecurity Professional Certificate", "Google Cybersecurity",
-           "near", ("- Professional Certificate",)),
+    Hazard(
+        "several typographic rules",
+        " google  DATA analytics\u00ae",
+        "Google Data Analytics",
+        "equivalent",
+        normalisations=("case", "whitespace", "marks"),
+    ),
+    Hazard(
+        "Professional Certificate suffix",
+        "Google Data Analytics",
+        "Google Data Analytics Professional Certificate",
+        "near",
+        ("+ Professional Certificate",),
+    ),
+    Hazard(
+        "suffix on the query side",
+        "Google Cybersecurity Professional Certificate",
+        "Google Cybersecurity",
+        "near",
+        ("- Professional Certificate",),
+    ),
     Hazard("version", "IBM Data Science (v.2)", "IBM Data Science", "near", ("- (v.2)",)),
-    Hazard("& vs and", "Google Digital Marketing & E-commerce", "Google Digital Marketing and E-commerce",
-           "near", ("& -> and",)),
-    Hazard("colon", "Google Project Management: Professional Certificate",
-           "Google Project Management Professional Certificate", "near", ("Management: -> Management",)),
-    Hazard("Developer vs Development", "Meta Front-End Developer", "Meta Front-End Development", "near",
-           ("Developer -> Development",)),
-    Hazard("Front-End vs Front End", "Meta Front-End Developer", "Meta Front End Developer", "near",
-           ("Front-End -> Front End",)),
-    Hazard("word order swapped", "Google Analytics Data", "Google Data Analytics", "near",
-           ("Analytics Data -> Data Analytics",)),
-    Hazard("typographic AND a word change: report original words", "META Front\u2013End Developer",
-           "Meta Front-End Development", "near", ("Developer -> Development",)),
-    Hazard("two-word name, one word changed", "Data Science", "Data Engineering", "near",
-           ("Science -> Engineering",)),
-    Hazard("other vendor look-alike", "IBM Data Analyst", "Google Data Analytics", "none",
-           ("IBM -> Google", "Analyst -> Analytics"), other_organization=True),
-    Hazard("other vendor, same words", "Google Data Analytics", "IBM Data Analytics", "near",
-           ("Google -> IBM",), other_organization=True),
-    Hazard("same text, organizations differ", "Data Analytics", "Data Analytics", "near",
-           ("organization: Google -> IBM",), other_organization=True, query_org="Google", ace_org="IBM"),
-    Hazard("organization spelled differently", "Data Analytics", "Data Analytics", "exact",
-           query_org="Google", ace_org="Google LLC"),
-    Hazard("completely unrelated", "Underwater Basket Weaving", "Google Data Analytics", "none",
-           ("Underwater Basket Weaving -> Google Data Analytics",)),
+    Hazard(
+        "& vs and",
+        "Google Digital Marketing & E-commerce",
+        "Google Digital Marketing and E-commerce",
+        "near",
+        ("& -> and",),
+    ),
+    Hazard(
+        "colon",
+        "Google Project Management: Professional Certificate",
+        "Google Project Management Professional Certificate",
+        "near",
+        ("Management: -> Management",),
+    ),
+    Hazard(
+        "Developer vs Development",
+        "Meta Front-End Developer",
+        "Meta Front-End Development",
+        "near",
+        ("Developer -> Development",),
+    ),
+    Hazard(
+        "Front-End vs Front End",
+        "Meta Front-End Developer",
+        "Meta Front End Developer",
+        "near",
+        ("Front-End -> Front End",),
+    ),
+    Hazard(
+        "word order swapped",
+        "Google Analytics Data",
+        "Google Data Analytics",
+        "near",
+        ("Analytics Data -> Data Analytics",),
+    ),
+    Hazard(
+        "typographic AND a word change: report original words",
+        "META Front\u2013End Developer",
+        "Meta Front-End Development",
+        "near",
+        ("Developer -> Development",),
+    ),
+    Hazard("two-word name, one word changed", "Data Science", "Data Engineering", "near", ("Science -> Engineering",)),
+    Hazard(
+        "other vendor look-alike",
+        "IBM Data Analyst",
+        "Google Data Analytics",
+        "none",
+        ("IBM -> Google", "Analyst -> Analytics"),
+        other_organization=True,
+    ),
+    Hazard(
+        "other vendor, same words",
+        "Google Data Analytics",
+        "IBM Data Analytics",
+        "near",
+        ("Google -> IBM",),
+        other_organization=True,
+    ),
+    Hazard(
+        "same text, organizations differ",
+        "Data Analytics",
+        "Data Analytics",
+        "near",
+        ("organization: Google -> IBM",),
+        other_organization=True,
+        query_org="Google",
+        ace_org="IBM",
+    ),
+    Hazard(
+        "organization spelled differently",
+        "Data Analytics",
+        "Data Analytics",
+        "exact",
+        query_org="Google",
+        ace_org="Google LLC",
+    ),
+    Hazard(
+        "completely unrelated",
+        "Underwater Basket Weaving",
+        "Google Data Analytics",
+        "none",
+        ("Underwater Basket Weaving -> Google Data Analytics",),
+    ),
 ]
 
 
@@ -148,10 +281,21 @@ def test_non_string_is_a_type_error() -> None:
 
 def test_to_dict_shape_is_stable_and_json_able() -> None:
     d = compare("Meta Front-End Developer", "Meta Front-End Development").to_dict()
-    assert list(d) == ["query", "ace_name", "verdict", "score", "differences", "normalisations",
-                       "other_organization", "word_edits", "query_org", "ace_org"]
-    assert d["differences"] == [{"kind": "replace", "old": "Developer", "new": "Development",
-                                 "text": "Developer -> Development"}]
+    assert list(d) == [
+        "query",
+        "ace_name",
+        "verdict",
+        "score",
+        "differences",
+        "normalisations",
+        "other_organization",
+        "word_edits",
+        "query_org",
+        "ace_org",
+    ]
+    assert d["differences"] == [
+        {"kind": "replace", "old": "Developer", "new": "Development", "text": "Developer -> Development"}
+    ]
     assert d["verdict"] == "near" and d["query_org"] == "Meta" and d["ace_org"] == "Meta"
     json.dumps(d)
 
@@ -164,7 +308,12 @@ def test_score_is_100_only_for_equal_normalised_text() -> None:
 
 def test_tokenize_keeps_punctuation_on_its_word() -> None:
     assert tokenize("Google Project Management: Professional Certificate") == [
-        "Google", "Project", "Management:", "Professional", "Certificate"]
+        "Google",
+        "Project",
+        "Management:",
+        "Professional",
+        "Certificate",
+    ]
     assert tokenize("IBM Data Science (v.2)") == ["IBM", "Data", "Science", "(v.2)"]
     assert tokenize("Digital Marketing & E-commerce") == ["Digital", "Marketing", "&", "E-commerce"]
     assert tokenize("Google\u00a0Data  Analytics ") == ["Google", "Data", "Analytics"]
@@ -177,11 +326,17 @@ def test_normalize_names_each_rule_it_applies() -> None:
     assert normalize("plain").applied == ()
 
 
-@pytest.mark.parametrize("text", [
-    "Digital Marketing & E-commerce", "Digital Marketing and E-commerce",
-    "Project Management: Professional Certificate", "IBM Data Science (v.2)",
-    "Data Analysis (R)", "Programming in C (C)",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Digital Marketing & E-commerce",
+        "Digital Marketing and E-commerce",
+        "Project Management: Professional Certificate",
+        "IBM Data Science (v.2)",
+        "Data Analysis (R)",
+        "Programming in C (C)",
+    ],
+)
 def test_normalize_leaves_meaning_alone(text: str) -> None:
     assert normalize(text).text == text.casefold()
 
@@ -243,9 +398,11 @@ def test_best_candidates_typographic_query_and_limit() -> None:
 
 
 def test_names_module_imports_only_stdlib_and_rapidfuzz() -> None:
-    code = ("import sys, monitor.names, monitor.matching; "
-            "bad = [m for m in ('numpy', 'scrapy', 'sqlalchemy', 'sqlmodel', 'bs4', 'lxml') if m in sys.modules]; "
-            "print(','.join(bad))")
+    code = (
+        "import sys, monitor.names, monitor.matching; "
+        "bad = [m for m in ('numpy', 'scrapy', 'sqlalchemy', 'sqlmodel', 'bs4', 'lxml') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
 
@@ -255,15 +412,63 @@ def test_names_module_imports_only_stdlib_and_rapidfuzz() -> None:
 # --------------------------------------------------------------------------
 
 VOCABULARY = [
-    "Google", "IBM", "Meta", "Data", "Analytics", "Analyst", "Science", "Project", "Management",
-    "Professional", "Certificate", "Front-End", "Back-End", "Developer", "Development", "Cybersecurity",
-    "IT", "Support", "Automation", "with", "Python", "for", "Everybody", "Introduction", "to", "Machine",
-    "Learning", "Cloud", "Engineering", "UX", "Design", "Digital", "Marketing", "&", "E-commerce",
-    "Business", "Intelligence", "Applied", "Foundations:", "(v.2)", "SQL", "Excel", "AI", "Generative",
-    "Full", "Stack", "Software", "Engineer", "Database", "Specialization", "Advanced", "Statistics",
+    "Google",
+    "IBM",
+    "Meta",
+    "Data",
+    "Analytics",
+    "Analyst",
+    "Science",
+    "Project",
+    "Management",
+    "Professional",
+    "Certificate",
+    "Front-End",
+    "Back-End",
+    "Developer",
+    "Development",
+    "Cybersecurity",
+    "IT",
+    "Support",
+    "Automation",
+    "with",
+    "Python",
+    "for",
+    "Everybody",
+    "Introduction",
+    "to",
+    "Machine",
+    "Learning",
+    "Cloud",
+    "Engineering",
+    "UX",
+    "Design",
+    "Digital",
+    "Marketing",
+    "&",
+    "E-commerce",
+    "Business",
+    "Intelligence",
+    "Applied",
+    "Foundations:",
+    "(v.2)",
+    "SQL",
+    "Excel",
+    "AI",
+    "Generative",
+    "Full",
+    "Stack",
+    "Software",
+    "Engineer",
+    "Database",
+    "Specialization",
+    "Advanced",
+    "Statistics",
 ]
-HAZARD_CHARS = ("\u00a0\u200b\u2013\u2014\u2011\u2212\u2018\u2019\u201c\u201d\u00ae\u2122\u00a9\u2120"
-                "\uff27\ufb01\u0130\u00df\u1e9e\u01c5\u00a8\u0301\u2002\u3000\ufe58\ufe32 (R)")
+HAZARD_CHARS = (
+    "\u00a0\u200b\u2013\u2014\u2011\u2212\u2018\u2019\u201c\u201d\u00ae\u2122\u00a9\u2120"
+    "\uff27\ufb01\u0130\u00df\u1e9e\u01c5\u00a8\u0301\u2002\u3000\ufe58\ufe32 (R)"
+)
 
 names_ = st.lists(st.sampled_from(VOCABULARY), min_size=2, max_size=10).map(" ".join)
 messy_text = st.text(
@@ -295,8 +500,9 @@ def typographic_variant(draw):
     words = draw(st.lists(st.sampled_from(VOCABULARY), min_size=2, max_size=8))
     out = []
     for w in words:
-        w = draw(st.sampled_from([w, w.upper(), w.lower(), w + "\u00ae", w.replace("-", "\u2013"),
-                                  w.replace("-", "\u2011")]))
+        w = draw(
+            st.sampled_from([w, w.upper(), w.lower(), w + "\u00ae", w.replace("-", "\u2013"), w.replace("-", "\u2011")])
+        )
         out.append(w)
     seps = draw(st.lists(st.sampled_from([" ", "  ", "\u00a0", " \u200b"]), min_size=len(out), max_size=len(out)))
     variant = "".join(s + w for s, w in zip(seps, out))

@@ -12,13 +12,13 @@ from dataclasses import replace
 
 import pytest
 
-from crawler.targets import exhibit_url, organization_guid
-from monitor.config import (
+from acewatch.config import (
     DEFAULT_ACE_EXHIBITS,
     DEFAULT_ACE_ORGANIZATIONS,
     ConfigError,
     load_config,
 )
+from crawler.targets import exhibit_url, organization_guid
 from monitor.notes import note_lines
 from tests.support import site_config
 
@@ -28,21 +28,26 @@ WRONG = "8cf144ea-0000-ea11-a812-000d3a33232a"
 
 def test_organizations_take_guids_and_organization_urls(tmp_path):
     path = tmp_path / "config.toml"
-    path.write_text('[ace]\norganizations = ["{6D532C35-75C4-EA11-A812-000D3A33232A}", '
-                    '"https://www.acenet.edu/national-guide/pages/Organization.aspx?OID=' + IBM + '&x=1", '
-                    f'"{WRONG}"]\nexhibits = []\n')
+    path.write_text(
+        '[ace]\norganizations = ["{6D532C35-75C4-EA11-A812-000D3A33232A}", '
+        '"https://www.acenet.edu/national-guide/pages/Organization.aspx?OID=' + IBM + '&x=1", '
+        f'"{WRONG}"]\nexhibits = []\n'
+    )
     config = load_config(path, environ={"HOME": str(tmp_path)})
     assert config.ace.organizations == (IBM, WRONG)
     assert config.ace.exhibits == ()
 
 
-@pytest.mark.parametrize("key, value", [
-    ("organizations", "IBM"),
-    ("organizations", "https://www.acenet.edu/National-Guide/Pages/Course.aspx?cid=" + IBM),
-    ("organizations", "https://www.acenet.edu/National-Guide/Pages/Organization.aspx?oid=not-a-guid"),
-    ("exhibits", IBM),
-    ("exhibits", "https://www.acenet.edu/National-Guide/Pages/Course.aspx?org=IBM"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("organizations", "IBM"),
+        ("organizations", "https://www.acenet.edu/National-Guide/Pages/Course.aspx?cid=" + IBM),
+        ("organizations", "https://www.acenet.edu/National-Guide/Pages/Organization.aspx?oid=not-a-guid"),
+        ("exhibits", IBM),
+        ("exhibits", "https://www.acenet.edu/National-Guide/Pages/Course.aspx?org=IBM"),
+    ],
+)
 def test_a_bad_identifier_is_a_config_error_naming_it(tmp_path, key, value):
     path = tmp_path / "config.toml"
     path.write_text(f'[ace]\n{key} = ["{value}"]\n')
@@ -55,18 +60,24 @@ def test_defaults_are_only_identifiers_with_evidence():
     """sources.md, "Real identifiers": IBM's organization page and five Google/IBM exhibits, nothing else."""
     assert DEFAULT_ACE_ORGANIZATIONS == (IBM,)
     cids = {exhibit_url(url).rsplit("cid=", 1)[1] for url in DEFAULT_ACE_EXHIBITS}
-    assert cids == {"76f8bc06-34f9-eb11-94ef-000d3a3396c4", "e67577b5-1bf9-eb11-94ef-000d3a3396c4",
-                    "f4125c5d-94c4-ea11-a812-000d3a378a3a", "042f274c-682b-ec11-b6e5-000d3a58e694",
-                    "eb7d51c4-662b-ec11-b6e5-000d3a58e694"}
-    assert all(url.startswith("https://www.acenet.edu/National-Guide/Pages/Course.aspx?") for url in DEFAULT_ACE_EXHIBITS)
+    assert cids == {
+        "76f8bc06-34f9-eb11-94ef-000d3a3396c4",
+        "e67577b5-1bf9-eb11-94ef-000d3a3396c4",
+        "f4125c5d-94c4-ea11-a812-000d3a378a3a",
+        "042f274c-682b-ec11-b6e5-000d3a58e694",
+        "eb7d51c4-662b-ec11-b6e5-000d3a58e694",
+    }
+    assert all(
+        url.startswith("https://www.acenet.edu/National-Guide/Pages/Course.aspx?") for url in DEFAULT_ACE_EXHIBITS
+    )
     assert organization_guid(f"https://acenet.edu/National-Guide/Pages/Organization.aspx?oid={IBM}") == IBM
 
 
 @pytest.fixture(scope="module")
 def crawled(tmp_path_factory):
     """One real cycle of the fixture site: org 1 by URL, a wrong GUID, and an exhibit of org 2 by URL."""
+    from acewatch.cycle import run_cycle
     from fixtures.server import FixtureSite
-    from monitor.cycle import run_cycle
     from store.database import open_engine
 
     tmp_path = tmp_path_factory.mktemp("orgs")
@@ -76,14 +87,25 @@ def crawled(tmp_path_factory):
         first, second = site.catalog.organizations[:2]
         loose = next(e for e in site.catalog.exhibits if e["oid"].lower() == second["oid"].lower())
         config = site_config(db, site, tmp_path)
-        config = replace(config, ace=replace(
-            config.ace, organizations=(first["oid"], WRONG),
-            # The real host's URL: the spider asks the configured host (here the fixture) for its path.
-            exhibits=(f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?org=X&cid={loose['cid']}",)))
+        config = replace(
+            config,
+            ace=replace(
+                config.ace,
+                organizations=(first["oid"], WRONG),
+                # The real host's URL: the spider asks the configured host (here the fixture) for its path.
+                exhibits=(f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?org=X&cid={loose['cid']}",),
+            ),
+        )
         report = run_cycle(config, engine, progress="off")
         listed = {e["cid"].lower() for e in site.catalog.exhibits if e["oid"].lower() == first["oid"].lower()}
-    yield {"engine": engine, "db": db, "report": report, "listed": listed, "loose": loose["cid"].lower(),
-           "home": tmp_path}
+    yield {
+        "engine": engine,
+        "db": db,
+        "report": report,
+        "listed": listed,
+        "loose": loose["cid"].lower(),
+        "home": tmp_path,
+    }
     engine.dispose()
 
 
@@ -96,8 +118,8 @@ def test_an_exhibit_no_configured_organization_lists_is_tracked(crawled):
 
 
 def test_the_wrong_guid_is_named_in_the_run_status_and_digest(crawled):
-    from monitor.digest import render_text
-    from monitor.reports import status_data
+    from acewatch.outputs.digest import render_text
+    from acewatch.outputs.reports import status_data
 
     expected = f"organization {WRONG} not found on the National Guide: check [ace] organizations"
     lines = note_lines(crawled["report"].runs)
@@ -126,7 +148,7 @@ def test_choosing_organizations_drops_the_default_exhibits(tmp_path):
 
 
 def test_a_first_run_with_the_defaults_says_how_to_find_a_guid(tmp_path, capsys):
-    from monitor.cli import first_run_hint
+    from acewatch.cli import first_run_hint
     from store.database import open_engine
 
     engine = open_engine(f"sqlite:///{tmp_path / 'new.db'}")

@@ -57,8 +57,10 @@ def test_credits_changed(two_days):
     expected = CHANGE["credits_changed"]
     (event,) = events_by_type(two_days["day2"].events)["credits_changed"]
     assert event["subject_key"] == expected["cid"]
-    assert (float(event["old"]), float(event["new"])) == (expected["day1"]["ace_credits_total"],
-                                                         expected["day2"]["ace_credits_total"])
+    assert (float(event["old"]), float(event["new"])) == (
+        expected["day1"]["ace_credits_total"],
+        expected["day2"]["ace_credits_total"],
+    )
 
 
 def test_renamed_on_coursera_and_no_longer_matching_word_for_word(two_days):
@@ -77,8 +79,8 @@ def test_renamed_on_coursera_and_no_longer_matching_word_for_word(two_days):
 
 def test_nothing_else_changed(two_days):
     assert sorted(e["type"] for e in two_days["day2"].events) == sorted(
-        ["gained_ace", "lost_ace", "lost_ace", "credits_changed", "renamed", "name_mismatch"]
-        + ["claim_changed"] * 4)  # the page claims of four programs stand differently (tests/test_claims_e2e.py)
+        ["gained_ace", "lost_ace", "lost_ace", "credits_changed", "renamed", "name_mismatch"] + ["claim_changed"] * 4
+    )  # the page claims of four programs stand differently (tests/test_claims_e2e.py)
 
 
 def test_snapshot_records_carry_periods_credits_and_page_claims(two_days):
@@ -89,7 +91,10 @@ def test_snapshot_records_carry_periods_credits_and_page_claims(two_days):
     assert changed["periods"] and all(p["credits"] for p in changed["periods"])
     programs = {p["slug"]: p for p in load_snapshot(engine, "coursera", runs["coursera"].id)}
     claimed = programs[CHANGE["credits_changed"]["coursera_slug"]]
-    assert (claimed["ace_claim"], claimed["ace_credits"]) == ("yes", CHANGE["credits_changed"]["day1"]["coursera_claim_credits"])
+    assert (claimed["ace_claim"], claimed["ace_credits"]) == (
+        "yes",
+        CHANGE["credits_changed"]["day1"]["coursera_claim_credits"],
+    )
     assert sum(1 for p in programs.values() if p["ace_claim"] == "no") > 200
 
 

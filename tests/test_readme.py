@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from monitor import check as check_module
-from monitor.cli import app
-from monitor.config import Config
+from acewatch import check as check_module
+from acewatch.cli import app
+from acewatch.config import Config
 from monitor.diff import EVENT_TYPES
 from tests.support import acewatch
 
@@ -29,8 +29,8 @@ PLACEHOLDERS = {("db",), ("ace", "organizations"), ("ace", "exhibits")}  # shown
 
 def _section(heading: str) -> str:
     start = README.index(f"\n{heading}\n")
-    following = re.search(r"\n#{2,3} ", README[start + len(heading) + 2:])
-    return README[start: start + len(heading) + 2 + (following.start() if following else len(README))]
+    following = re.search(r"\n#{2,3} ", README[start + len(heading) + 2 :])
+    return README[start : start + len(heading) + 2 + (following.start() if following else len(README))]
 
 
 def _code_block(text: str, language: str) -> str:
@@ -58,7 +58,9 @@ def test_the_configuration_block_lists_every_key_with_its_default():
     documented = _flatten(tomllib.loads(_code_block(_section("## Configuration"), "toml")))
     defaults = _settings(Config())
     assert not set(defaults) - set(documented), f"keys missing from the README: {set(defaults) - set(documented)}"
-    assert not set(documented) - set(defaults), f"README keys the program does not read: {set(documented) - set(defaults)}"
+    assert not set(documented) - set(defaults), (
+        f"README keys the program does not read: {set(documented) - set(defaults)}"
+    )
     for key, value in documented.items():
         if key not in PLACEHOLDERS:
             expected = defaults[key]

@@ -13,10 +13,10 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from acewatch.config import load_config
+from acewatch.crawl import crawl_sources
 from fixtures import site
 from fixtures.dataset import load_catalog
-from monitor.config import load_config
-from monitor.crawl import crawl_sources
 from store.database import open_engine
 from store.runs import get_run, load_snapshot
 
@@ -83,12 +83,15 @@ def test_three_real_layouts_crawled_over_http(tmp_path):
         month, day, year = (int(x) for x in exhibit["periods"][-1]["end"].split("/"))
         assert period["end"] == f"{year:04d}-{month:02d}-{day:02d}", layout
         assert [(c["level"], c["hours"], c["subject"]) for c in period["credits"]] == [
-            (c["level"], float(c["hours"]), c["subject"]) for c in exhibit["periods"][-1]["credits"]], layout
+            (c["level"], float(c["hours"]), c["subject"]) for c in exhibit["periods"][-1]["credits"]
+        ], layout
 
 
 def test_real_layouts_give_their_version():
     from crawler.parsing.ace import read_exhibit
 
-    versions = {layout: read_exhibit(site.render_ace_exhibit_real(e, ORG, layout, version=2)).version
-                for e, layout in PAGES.values()}
+    versions = {
+        layout: read_exhibit(site.render_ace_exhibit_real(e, ORG, layout, version=2)).version
+        for e, layout in PAGES.values()
+    }
     assert versions == {"current": 2, "intermediate": 2, "old": None}  # the old layout names no version

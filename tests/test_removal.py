@@ -15,15 +15,14 @@ from dataclasses import replace
 
 import pytest
 
+from acewatch.cycle import run_cycle
 from crawler.removal import Answer, Page, Verdict, judge, page_kind
 from fixtures import site
 from fixtures.dataset import load_catalog
 from fixtures.server import FixtureSite
 from fixtures.variants import write_variant
-from monitor.config import HealthConfig
-from monitor.cycle import run_cycle
 from monitor.diff import unreadable_events
-from monitor.health import check_errors, check_unknown
+from monitor.health import HealthConfig, check_errors, check_unknown
 from store.cycles import cycle_events
 from store.database import open_engine
 from tests.support import EXPECTED_CHANGES, site_config
@@ -36,24 +35,28 @@ STATUS_EVENTS = {"gained_ace", "lost_ace", "credits_changed"}
 
 # --------------------------------------------------------------------------- the evidence table
 
-@pytest.mark.parametrize("answer, verdict", [
-    (Answer(404), Verdict.GONE),
-    (Answer(410), Verdict.GONE),
-    (Answer(302, location="https://www.acenet.edu/Search/Pages/results.aspx"), Verdict.GONE),
-    (Answer(301, location="https://www.acenet.edu/"), Verdict.GONE),
-    (Answer(200, page=Page.TEMPLATE), Verdict.GONE),
-    (Answer(200, page=Page.NO_FIELDS), Verdict.GONE),
-    (Answer(200, page=Page.EXHIBIT), Verdict.EXHIBIT),
-    (Answer(301, redirect_cid=CID, location=COURSE + CID), Verdict.FOLLOW),
-    (Answer(302, redirect_cid=OTHER, location=COURSE + OTHER), Verdict.UNKNOWN),
-    (Answer(200, page=Page.PARTIAL), Verdict.UNKNOWN),
-    (Answer(200, page=Page.EMPTY), Verdict.UNKNOWN),
-    (Answer(500), Verdict.UNKNOWN),
-    (Answer(503), Verdict.UNKNOWN),
-    (Answer(403), Verdict.UNKNOWN),
-    (Answer(429), Verdict.UNKNOWN),
-    (Answer(0, failure="TimeoutError: took longer than 30 seconds"), Verdict.UNKNOWN),
-])
+
+@pytest.mark.parametrize(
+    "answer, verdict",
+    [
+        (Answer(404), Verdict.GONE),
+        (Answer(410), Verdict.GONE),
+        (Answer(302, location="https://www.acenet.edu/Search/Pages/results.aspx"), Verdict.GONE),
+        (Answer(301, location="https://www.acenet.edu/"), Verdict.GONE),
+        (Answer(200, page=Page.TEMPLATE), Verdict.GONE),
+        (Answer(200, page=Page.NO_FIELDS), Verdict.GONE),
+        (Answer(200, page=Page.EXHIBIT), Verdict.EXHIBIT),
+        (Answer(301, redirect_cid=CID, location=COURSE + CID), Verdict.FOLLOW),
+        (Answer(302, redirect_cid=OTHER, location=COURSE + OTHER), Verdict.UNKNOWN),
+        (Answer(200, page=Page.PARTIAL), Verdict.UNKNOWN),
+        (Answer(200, page=Page.EMPTY), Verdict.UNKNOWN),
+        (Answer(500), Verdict.UNKNOWN),
+        (Answer(503), Verdict.UNKNOWN),
+        (Answer(403), Verdict.UNKNOWN),
+        (Answer(429), Verdict.UNKNOWN),
+        (Answer(0, failure="TimeoutError: took longer than 30 seconds"), Verdict.UNKNOWN),
+    ],
+)
 def test_what_an_unlisted_exhibits_answer_is_evidence_of(answer, verdict):
     evidence = judge(answer, CID)
     assert evidence.verdict is verdict
@@ -73,28 +76,34 @@ def _exhibit_page(**changes) -> bytes:
     return site.render_ace_exhibit(exhibit, catalog.org_by_oid[exhibit["oid"].lower()]).encode()
 
 
-@pytest.mark.parametrize("body, kind", [
-    (lambda: _exhibit_page(), Page.EXHIBIT),
-    (lambda: site.render_ace_empty_exhibit().encode(), Page.TEMPLATE),
-    (lambda: site.render_ace_guide_home().encode(), Page.NO_FIELDS),
-    (lambda: site.render_ace_search("course").encode(), Page.NO_FIELDS),
-    (lambda: site.render_ace_not_found("/x").encode(), Page.NO_FIELDS),
-    (lambda: b"%PDF-1.4 binary", Page.NO_FIELDS),
-    (lambda: _exhibit_page(periods=[]), Page.PARTIAL),
-    (lambda: _exhibit_page(ace_id=""), Page.PARTIAL),
-    (lambda: b"  \n", Page.EMPTY),
-])
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        (lambda: _exhibit_page(), Page.EXHIBIT),
+        (lambda: site.render_ace_empty_exhibit().encode(), Page.TEMPLATE),
+        (lambda: site.render_ace_guide_home().encode(), Page.NO_FIELDS),
+        (lambda: site.render_ace_search("course").encode(), Page.NO_FIELDS),
+        (lambda: site.render_ace_not_found("/x").encode(), Page.NO_FIELDS),
+        (lambda: b"%PDF-1.4 binary", Page.NO_FIELDS),
+        (lambda: _exhibit_page(periods=[]), Page.PARTIAL),
+        (lambda: _exhibit_page(ace_id=""), Page.PARTIAL),
+        (lambda: b"  \n", Page.EMPTY),
+    ],
+)
 def test_page_kinds_as_a_reader_sees_them(body, kind):
     assert page_kind(body()) is kind
 
 
 def test_prose_about_credit_recommendations_is_not_an_exhibit_label():
-    page = (b"<html><body><h1>About the National Guide</h1><p>ACE credit recommendations help learners "
-            b"earn credit. Dates offered vary.</p></body></html>")
+    page = (
+        b"<html><body><h1>About the National Guide</h1><p>ACE credit recommendations help learners "
+        b"earn credit. Dates offered vary.</p></body></html>"
+    )
     assert page_kind(page) is Page.NO_FIELDS
 
 
 # --------------------------------------------------------------------------- the gate's floor
+
 
 class Run:
     def __init__(self, pages=100, errors=0, records=100, unknown=0):
@@ -104,24 +113,34 @@ class Run:
 LIMITS = HealthConfig()  # 5% and at least 3
 
 
-@pytest.mark.parametrize("records, unknown, healthy", [
-    (10, 1, True),      # one odd exhibit of a small catalog: 10%, but only 1
-    (10, 2, True),
-    (10, 3, False),     # 30% and 3: systemic
-    (10, 4, False),     # the 40% night
-    (14, 1, True),      # the night the issue describes: 7.1% of 14
-    (1000, 2, True),
-    (1000, 50, True),   # 5.0%: at the limit
-    (1000, 51, False),
-    (0, 0, True),
-])
+@pytest.mark.parametrize(
+    "records, unknown, healthy",
+    [
+        (10, 1, True),  # one odd exhibit of a small catalog: 10%, but only 1
+        (10, 2, True),
+        (10, 3, False),  # 30% and 3: systemic
+        (10, 4, False),  # the 40% night
+        (14, 1, True),  # the night the issue describes: 7.1% of 14
+        (1000, 2, True),
+        (1000, 50, True),  # 5.0%: at the limit
+        (1000, 51, False),
+        (0, 0, True),
+    ],
+)
 def test_unreadable_records_trip_the_gate_above_ratio_and_count(records, unknown, healthy):
     assert check_unknown(Run(records=records, unknown=unknown), [], LIMITS).ok is healthy
 
 
-@pytest.mark.parametrize("pages, errors, healthy", [
-    (11, 1, True), (11, 2, True), (11, 3, False), (2000, 100, True), (2000, 101, False),
-])
+@pytest.mark.parametrize(
+    "pages, errors, healthy",
+    [
+        (11, 1, True),
+        (11, 2, True),
+        (11, 3, False),
+        (2000, 100, True),
+        (2000, 101, False),
+    ],
+)
 def test_failed_requests_trip_the_gate_above_ratio_and_count(pages, errors, healthy):
     assert check_errors(Run(pages=pages, errors=errors), [], LIMITS).ok is healthy
 
@@ -188,10 +207,14 @@ def test_a_withdrawn_exhibit_in_a_small_catalog_holds_back_nothing_else(answer, 
     losses = [n + 1 for n, r in enumerate(reports) if _status_events(r)[("lost_ace", EXPECTED["lost_ace"])]]
     assert losses == [loss_day]
     every = Counter((e["type"], e["subject_key"]) for e in cycle_events(engine) if e["type"] in STATUS_EVENTS)
-    assert every == Counter({("credits_changed", EXPECTED["credits_changed"]): 1,
-                             ("gained_ace", EXPECTED["gained_ace"]): 1,
-                             ("lost_ace", EXPECTED["recommendation_ended"]): 1,
-                             ("lost_ace", EXPECTED["lost_ace"]): 1})
+    assert every == Counter(
+        {
+            ("credits_changed", EXPECTED["credits_changed"]): 1,
+            ("gained_ace", EXPECTED["gained_ace"]): 1,
+            ("lost_ace", EXPECTED["recommendation_ended"]): 1,
+            ("lost_ace", EXPECTED["lost_ace"]): 1,
+        }
+    )
     engine.dispose()
 
 
@@ -242,7 +265,8 @@ def test_a_listing_not_read_makes_gone_evidence_wait_one_healthy_run(tmp_path):
     changed.add(next(c["oid"] for c in EXPECTED_CHANGES if c["change"] == "lost_ace").lower())
     other_org = sorted(set(catalog.org_by_oid) - changed)[0]
     faults = _fault("status:404", EXPECTED["lost_ace"]) + [
-        {"role": "ace", "path": f"(?i)organization\\.aspx\\?oid={other_org}", "kind": "status:503"}]
+        {"role": "ace", "path": f"(?i)organization\\.aspx\\?oid={other_org}", "kind": "status:503"}
+    ]
     db_url = f"sqlite:///{tmp_path / 'a.db'}"
     engine = open_engine(db_url)
     with FixtureSite(day="day1", catalog_dir=variant.path) as site_:
@@ -256,25 +280,31 @@ def test_a_listing_not_read_makes_gone_evidence_wait_one_healthy_run(tmp_path):
 
 # --------------------------------------------------------------------------- a record stuck unknown
 
+
 def _unknown(*keys: str) -> dict[str, dict]:
     return {k: {"title": f"Exhibit {k}", "url": f"https://ace.example/{k}", "problem": "HTTP 500"} for k in keys}
 
 
-@pytest.mark.parametrize("history, after, reported", [
-    ([_unknown("a")], 3, set()),                                                  # one run: too early
-    ([_unknown("a"), _unknown("a"), _unknown("a")], 3, {"a"}),                    # third run in a row
-    ([_unknown("a"), _unknown("a"), _unknown("a"), _unknown("a")], 3, set()),     # fourth: already told
-    ([_unknown("a", "b"), _unknown("a"), _unknown("a", "b"), {}], 3, {"a"}),      # b's streak was broken
-    ([_unknown("a"), {}, _unknown("a"), _unknown("a")], 3, set()),                # readable last run
-    ([_unknown("a"), _unknown("a")], 1, set()),
-    ([_unknown("a"), {}], 1, {"a"}),
-    ([_unknown("a"), _unknown("a"), _unknown("a")], 0, set()),                    # 0 turns it off
-])
+@pytest.mark.parametrize(
+    "history, after, reported",
+    [
+        ([_unknown("a")], 3, set()),  # one run: too early
+        ([_unknown("a"), _unknown("a"), _unknown("a")], 3, {"a"}),  # third run in a row
+        ([_unknown("a"), _unknown("a"), _unknown("a"), _unknown("a")], 3, set()),  # fourth: already told
+        ([_unknown("a", "b"), _unknown("a"), _unknown("a", "b"), {}], 3, {"a"}),  # b's streak was broken
+        ([_unknown("a"), {}, _unknown("a"), _unknown("a")], 3, set()),  # readable last run
+        ([_unknown("a"), _unknown("a")], 1, set()),
+        ([_unknown("a"), {}], 1, {"a"}),
+        ([_unknown("a"), _unknown("a"), _unknown("a")], 0, set()),  # 0 turns it off
+    ],
+)
 def test_a_record_stuck_unknown_is_reported_once(history, after, reported):
     events = unreadable_events("ace", history[: after + 1], after, run_id=9)
     assert {e["subject_key"] for e in events} == reported
     for e in events:
-        assert e["type"] == "record_unreadable" and e["new"] == "HTTP 500" and e["evidence_url"].endswith(e["subject_key"])
+        assert (
+            e["type"] == "record_unreadable" and e["new"] == "HTTP 500" and e["evidence_url"].endswith(e["subject_key"])
+        )
 
 
 def test_an_exhibit_unreadable_night_after_night_is_reported_once_and_the_source_stays_healthy(tmp_path):

@@ -31,12 +31,11 @@ FIELDS = ("cid", "ace_id", "title", "organization", "periods", "parse_status", "
 
 def _cycle(site, engine, db, tmp_path, render: str):
     """One ACE-only cycle of the two organizations, rendering as `render` says."""
-    from monitor.crawl import crawl_sources
-    from monitor.cycle import conclude_cycle
+    from acewatch.crawl import crawl_sources
+    from acewatch.cycle import conclude_cycle
     from store.runs import load_snapshot
 
-    config = site_config(db, site, tmp_path, render=render, chromium=chromium_executable(),
-                         render_timeout=30.0)
+    config = site_config(db, site, tmp_path, render=render, chromium=chromium_executable(), render_timeout=30.0)
     config = replace(config, ace=replace(config.ace, organizations=(SALESFORCE, MICROSOFT), exhibits=()))
     report = conclude_cycle(config, engine, crawl_sources(config, engine, ("ace",), "off"))
     run = report.runs["ace"]
@@ -114,15 +113,16 @@ def test_never_says_filled_by_script_in_one_line_instead_of_losses(crawls):
     script_lines = [m for m in messages if SCRIPT_FILLED in m]
     assert len(script_lines) == 1, messages
     assert not any("not found" in m for m in messages)
-    assert never["records"] and all(r["parse_status"] == "unknown" and r["problem"] == SCRIPT_FILLED
-                                    for r in never["records"].values())
+    assert never["records"] and all(
+        r["parse_status"] == "unknown" and r["problem"] == SCRIPT_FILLED for r in never["records"].values()
+    )
     assert rendered_pages(never["run"].health_report) == 0
 
 
 def test_status_and_digest_count_the_rendered_pages(crawls):
-    from monitor.digest import render_text
+    from acewatch.outputs.digest import render_text
+    from acewatch.outputs.reports import status_data
     from monitor.notes import note_lines
-    from monitor.reports import status_data
 
     runs = status_data(crawls["engine"], crawls["db"])["sources"]["ace"]["runs"]
     by_id = {run["id"]: run for run in runs}
@@ -131,3 +131,23 @@ def test_status_and_digest_count_the_rendered_pages(crawls):
     lines = note_lines({"ace": crawls["auto_day2"]["run"]})
     assert any(line.startswith("ace: ") and "rendered in headless Chromium" in line for line in lines)
     assert "rendered in headless Chromium" in render_text(crawls["auto_day2"]["events"], notes=lines)
+
+
+def test_no_browser_is_one_note_not_a_failed_crawl(tmp_path):
+    """A server without Chromium still crawls: `always` says once what to install, and reads the plain pages."""
+    from fixtures.server import FixtureSite
+    from store.database import open_engine
+
+    db = f"sqlite:///{tmp_path / 'nobrowser.db'}"
+    with FixtureSite(day="day1") as site:
+        config = site_config(db, site, tmp_path, render="always", chromium="/nonexistent/chromium")
+        config = replace(config, ace=replace(config.ace, organizations=(SALESFORCE, MICROSOFT), exhibits=()))
+        from acewatch.crawl import crawl_sources
+        from acewatch.cycle import conclude_cycle
+
+        run = conclude_cycle(config, open_engine(db), crawl_sources(config, open_engine(db), ("ace",), "off")).runs[
+            "ace"
+        ]
+    notes = {note["note"]: note for note in notes_of(run.health_report)}
+    assert run.outcome == "finished" and run.records > 0
+    assert "no Chromium was found" in notes["no_browser"]["message"] and notes["no_browser"]["attention"]

@@ -11,9 +11,18 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
-from monitor.reports import (EXPORT_FIELDS, csv_cell, export_csv, export_data, export_json, history_data,
-                             sanitize, status_data, write_atomic)
-from monitor.schedule import JOB_ID, JOBS_TABLE, run_job
+from acewatch.outputs.reports import (
+    EXPORT_FIELDS,
+    csv_cell,
+    export_csv,
+    export_data,
+    export_json,
+    history_data,
+    sanitize,
+    status_data,
+    write_atomic,
+)
+from acewatch.schedule import JOB_ID, JOBS_TABLE, run_job
 from store.cycles import begin_cycle
 from store.database import open_engine
 from store.locks import acquire, release, utcnow
@@ -42,8 +51,9 @@ def test_status_shows_runs_health_age_and_nothing_pending(store):
     for source in ("ace", "coursera"):
         info = data["sources"][source]
         assert [run["id"] for run in info["runs"]] == [store["day2"].runs[source].id, store["day1"].runs[source].id]
-        assert all(run["outcome"] == "finished" and run["healthy"] and not run["failing_checks"]
-                   for run in info["runs"])
+        assert all(
+            run["outcome"] == "finished" and run["healthy"] and not run["failing_checks"] for run in info["runs"]
+        )
         assert info["runs"][0]["records"] == store["day2"].runs[source].records > 0
         assert info["last_healthy"]["id"] == store["day2"].runs[source].id
         assert 0 <= info["data_age_hours"] < 1 and info["data_age"].endswith("hours")
@@ -81,9 +91,19 @@ def test_status_flags_unhealthy_runs_overdue_schedule_and_failing_alerts(db_url)
     fail_run(engine, failed, "crawl timed out after 3600 s")
     cycle = begin_cycle(engine, None, None, None)
     with engine.begin() as connection:
-        connection.execute(Delivery.__table__.insert().values(
-            cycle_id=cycle, channel="abc", channel_label="mailto://***", title="t", body="b", status="pending",
-            attempts=2, last_error="not delivered (timeout)", created_at=utcnow()))
+        connection.execute(
+            Delivery.__table__.insert().values(
+                cycle_id=cycle,
+                channel="abc",
+                channel_label="mailto://***",
+                title="t",
+                body="b",
+                status="pending",
+                attempts=2,
+                last_error="not delivered (timeout)",
+                created_at=utcnow(),
+            )
+        )
     scheduler = BackgroundScheduler(jobstores={"default": SQLAlchemyJobStore(engine=engine)}, timezone="UTC")
     scheduler.start(paused=True)  # stores the job (due in a day) without ever running it
     scheduler.add_job(run_job, "interval", hours=24, id=JOB_ID, kwargs={"config_path": None, "timeout_seconds": 60})
@@ -91,15 +111,21 @@ def test_status_flags_unhealthy_runs_overdue_schedule_and_failing_alerts(db_url)
     # ...then the daemon "stopped" long ago: its stored next run (a float epoch) is two hours past.
     due = utcnow() - timedelta(hours=2)
     with engine.begin() as connection:
-        connection.execute(text(f"UPDATE {JOBS_TABLE} SET next_run_time = :at WHERE id = :id"),
-                           {"at": due.timestamp(), "id": JOB_ID})
+        connection.execute(
+            text(f"UPDATE {JOBS_TABLE} SET next_run_time = :at WHERE id = :id"), {"at": due.timestamp(), "id": JOB_ID}
+        )
 
     data = status_data(engine, db_url, max_age_days=8)
     assert data["sources"]["ace"]["runs"][0]["failing_checks"] == ["crawl timed out after 3600 s"]
     assert data["sources"]["ace"]["last_healthy"] is None
     assert abs(data["next_run"]["in_seconds"] + 7200) < 120 and data["next_run"]["overdue"]
-    assert data["deliveries"] == {"pending": 1, "failing": 1, "sending": 0, "sent": 0,
-                                  "last_error": "not delivered (timeout)"}
+    assert data["deliveries"] == {
+        "pending": 1,
+        "failing": 1,
+        "sending": 0,
+        "sent": 0,
+        "last_error": "not delivered (timeout)",
+    }
     problems = "\n".join(data["problems"])
     assert f"ace: newest run {failed} is unhealthy (crawl timed out after 3600 s)" in problems
     assert "coursera: never crawled" in problems
@@ -140,9 +166,13 @@ def test_history_of_the_renamed_program_shows_both_titles_and_the_name_mismatch(
 def test_history_finds_the_same_program_by_new_title_slug_url_and_ace_id(store):
     renamed = CHANGE["renamed"]
     engine = store["engine"]
-    for query in (renamed["day2"]["coursera_page_title"], renamed["coursera_slug"], renamed["ace_id"],
-                  f"https://www.coursera.org{renamed['coursera_path']}",
-                  renamed["day1"]["coursera_page_title"].upper()):  # normalised: case
+    for query in (
+        renamed["day2"]["coursera_page_title"],
+        renamed["coursera_slug"],
+        renamed["ace_id"],
+        f"https://www.coursera.org{renamed['coursera_path']}",
+        renamed["day1"]["coursera_page_title"].upper(),
+    ):  # normalised: case
         data = history_data(engine, query)
         assert [p["program_id"] for p in data["found"]["coursera"]] == [renamed["coursera_path"]], query
         assert [e["cid"] for e in data["found"]["ace"]] == [renamed["cid"]], query
@@ -190,7 +220,11 @@ def test_export_csv_and_json_hold_every_program_with_its_match(store, tmp_path):
     by_slug = {row["slug"]: row for row in rows}
     renamed = by_slug[CHANGE["renamed"]["coursera_slug"]]
     assert (renamed["verdict"], renamed["status"], renamed["ace_id"], renamed["credits"]) == (
-        "near", "not_recommended", CHANGE["renamed"]["ace_id"], "")
+        "near",
+        "not_recommended",
+        CHANGE["renamed"]["ace_id"],
+        "",
+    )
     assert renamed["ace_title"] == CHANGE["renamed"]["ace_title"] and renamed["differences"]
     changed = by_slug[CHANGE["credits_changed"]["coursera_slug"]]
     assert (changed["verdict"], changed["status"]) == ("exact", "recommended")
@@ -207,7 +241,7 @@ def test_export_csv_and_json_hold_every_program_with_its_match(store, tmp_path):
 
 
 def test_csv_cells_cannot_become_formulas_or_terminal_escapes():
-    assert csv_cell("=HYPERLINK(\"http://evil\")") == "'=HYPERLINK(\"http://evil\")"
+    assert csv_cell('=HYPERLINK("http://evil")') == '\'=HYPERLINK("http://evil")'
     assert csv_cell("+ Professional Certificate") == "'+ Professional Certificate"
     assert csv_cell("Data\x1b[2J Science\u202e") == "Data Science"
     assert csv_cell(None) == "" and csv_cell(9.0) == "9.0" and csv_cell(["a -> b", "+ c"]) == "a -> b; + c"
@@ -218,8 +252,14 @@ def test_csv_cells_cannot_become_formulas_or_terminal_escapes():
 
 
 def _cli(store, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(cli_command(*args), env=cli_env(store["db"], store["home"]), cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        cli_command(*args),
+        env=cli_env(store["db"], store["home"]),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_cli_status_history_and_export(store, tmp_path):
@@ -230,8 +270,14 @@ def test_cli_status_history_and_export(store, tmp_path):
     renamed = CHANGE["renamed"]
     history = _cli(store, "history", renamed["day1"]["coursera_page_title"])
     assert history.returncode == 0, history.stderr
-    for expected in (renamed["day1"]["coursera_page_title"], renamed["day2"]["coursera_page_title"],
-                     "event name_mismatch", "event renamed", "match exact", "match near"):
+    for expected in (
+        renamed["day1"]["coursera_page_title"],
+        renamed["day2"]["coursera_page_title"],
+        "event name_mismatch",
+        "event renamed",
+        "match exact",
+        "match near",
+    ):
         assert expected in history.stdout, (expected, history.stdout)
     assert _cli(store, "history", "No Such Program").returncode == 3
 

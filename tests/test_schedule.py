@@ -17,28 +17,30 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
-import monitor.cli
+import acewatch.cli
+from acewatch.schedule import JOB_ID, JOBS_TABLE, child_command, crontab_days, stored_next_run
 from fixtures.server import FixtureSite
-from monitor.schedule import JOB_ID, JOBS_TABLE, child_command, crontab_days, stored_next_run
 from store.database import open_engine
 from store.locks import acquire, holder_of, release
 from store.models import CrawlRun, Cycle
 from tests.support import ROOT
 
 SERVER_COMMANDS = ("schedule", "status", "history", "export")
-# Until monitor.cli registers the server commands, tests register them in the child process.
-BOOTSTRAP = ("import sys; from monitor.cli import app; from monitor import server_cli as s; "
-             "[app.command()(f) for f in (s.schedule, s.status, s.history, s.export)]; app()")
+# Until acewatch.cli registers the server commands, tests register them in the child process.
+BOOTSTRAP = (
+    "import sys; from acewatch.cli import app; from monitor import server_cli as s; "
+    "[app.command()(f) for f in (s.schedule, s.status, s.history, s.export)]; app()"
+)
 
 
 def cli_registered() -> bool:
-    names = {command.name or command.callback.__name__ for command in monitor.cli.app.registered_commands}
+    names = {command.name or command.callback.__name__ for command in acewatch.cli.app.registered_commands}
     return set(SERVER_COMMANDS) <= names
 
 
 def cli_command(*args: str) -> list[str]:
-    """`python -m monitor.cli ARGS`, or the same app with the server commands registered on the fly."""
-    entry = ["-m", "monitor.cli"] if cli_registered() else ["-c", BOOTSTRAP]
+    """`python -m acewatch.cli ARGS`, or the same app with the server commands registered on the fly."""
+    entry = ["-m", "acewatch.cli"] if cli_registered() else ["-c", BOOTSTRAP]
     return [sys.executable, *entry, *args]
 
 
@@ -48,24 +50,26 @@ def cli_env(db: str, home: Path) -> dict[str, str]:
     return environ
 
 
-def write_site_config(path: Path, site: FixtureSite, timeout_seconds: int = 120,
-                      download_timeout: float = 5.0) -> Path:
-    """A TOML config pointing acewatch at the fixture site (keys as in monitor/config.py)."""
+def write_site_config(path: Path, site: FixtureSite, timeout_seconds: int = 120, download_timeout: float = 5.0) -> Path:
+    """A TOML config pointing acewatch at the fixture site (keys as in acewatch/config.py)."""
     organizations = ", ".join(f'"{oid}"' for oid in site.ace_organization_ids)
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [ace]
-base_url = "{site.urls['ace']}"
+base_url = "{site.urls["ace"]}"
 organizations = [{organizations}]
 
 [coursera]
-api_url = "{site.urls['coursera_api']}"
-site_url = "{site.urls['coursera_site']}"
+api_url = "{site.urls["coursera_api"]}"
+site_url = "{site.urls["coursera_site"]}"
 
 [crawl]
 timeout_seconds = {timeout_seconds}
 download_timeout = {download_timeout}
 retry_times = 1
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -73,8 +77,13 @@ def start_daemon(db: str, home: Path, config: Path | None, *args: str) -> tuple[
     """The daemon with its stderr in a file the test can poll while it runs."""
     log = home / "daemon.log"
     options = ["--config", str(config)] if config else []
-    daemon = subprocess.Popen(cli_command(*options, "schedule", *args), env=cli_env(db, home), cwd=ROOT,
-                              stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    daemon = subprocess.Popen(
+        cli_command(*options, "schedule", *args),
+        env=cli_env(db, home),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("w"),
+    )
     return daemon, log
 
 
@@ -112,8 +121,14 @@ def site():
 
 def test_two_scheduled_runs_back_to_back_store_two_healthy_cycles(db_url, site, tmp_path):
     config = write_site_config(tmp_path / "acewatch.toml", site)
-    result = subprocess.run(cli_command("--config", str(config), "schedule", "--interval", "2", "--max-runs", "2"),
-                            env=cli_env(db_url, tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        cli_command("--config", str(config), "schedule", "--interval", "2", "--max-runs", "2"),
+        env=cli_env(db_url, tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     log = result.stderr
     assert result.returncode == 0, log
     assert log.count("run finished exit=0") == 2, log
@@ -122,13 +137,14 @@ def test_two_scheduled_runs_back_to_back_store_two_healthy_cycles(db_url, site, 
     with engine.connect() as connection:
         runs = connection.execute(select(CrawlRun.source, CrawlRun.outcome, CrawlRun.healthy)).all()
         cycles = connection.execute(select(Cycle.outcome)).scalars().all()
-        job_state = connection.execute(text(f"SELECT job_state FROM {JOBS_TABLE} WHERE id = :id"),
-                                       {"id": JOB_ID}).scalar_one()
+        job_state = connection.execute(
+            text(f"SELECT job_state FROM {JOBS_TABLE} WHERE id = :id"), {"id": JOB_ID}
+        ).scalar_one()
     assert cycles == ["finished", "finished"]
     assert sorted(r.source for r in runs) == ["ace", "ace", "coursera", "coursera"]
     assert all(r.outcome == "finished" and r.healthy for r in runs), runs
     # The job is persisted in the store's own database, with the function by reference and no URL in it.
-    assert b"monitor.schedule:run_job" in bytes(job_state)
+    assert b"acewatch.schedule:run_job" in bytes(job_state)
     assert db_url.encode() not in bytes(job_state) and b"sqlite:" not in bytes(job_state)
     assert stored_next_run(engine) is not None
     assert holder_of(engine) is None
@@ -189,9 +205,11 @@ def test_a_run_while_the_lock_is_held_is_refused_across_processes(tmp_path):
     db = f"sqlite:///{tmp_path / 'lock.db'}"
     engine = open_engine(db)
     assert acquire(engine, "run", "cron-host:4242", ttl_seconds=600)
-    probe = ("import sys; from store.database import open_engine; from store.locks import LockHeld, run_lock\n"
-             "try:\n    with run_lock(open_engine(sys.argv[1]), ttl=60):\n        print('ran')\n"
-             "except LockHeld as exc:\n    print('refused:', exc); sys.exit(7)\n")
+    probe = (
+        "import sys; from store.database import open_engine; from store.locks import LockHeld, run_lock\n"
+        "try:\n    with run_lock(open_engine(sys.argv[1]), ttl=60):\n        print('ran')\n"
+        "except LockHeld as exc:\n    print('refused:', exc); sys.exit(7)\n"
+    )
     refused = subprocess.run([sys.executable, "-c", probe, db], capture_output=True, text=True, cwd=ROOT, timeout=60)
     assert refused.returncode == 7 and "cron-host:4242" in refused.stdout and "since" in refused.stdout
     release(engine, "run", "cron-host:4242")
@@ -205,11 +223,23 @@ def test_cli_run_and_scheduled_run_are_refused_while_another_run_holds_the_lock(
     config = write_site_config(tmp_path / "acewatch.toml", site)
     engine = open_engine(db)
     assert acquire(engine, "run", "cron-host:4242", ttl_seconds=600)
-    refused = subprocess.run(cli_command("--config", str(config), "run", "--progress", "off"),
-                             env=cli_env(db, tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    refused = subprocess.run(
+        cli_command("--config", str(config), "run", "--progress", "off"),
+        env=cli_env(db, tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert refused.returncode == 7 and "cron-host:4242" in refused.stderr, refused.stderr
-    daemon = subprocess.run(cli_command("--config", str(config), "schedule", "--interval", "1", "--max-runs", "1"),
-                            env=cli_env(db, tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=60)
+    daemon = subprocess.run(
+        cli_command("--config", str(config), "schedule", "--interval", "1", "--max-runs", "1"),
+        env=cli_env(db, tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert daemon.returncode == 0 and "run finished exit=0" not in daemon.stderr, daemon.stderr
     with engine.connect() as connection:
         assert connection.execute(select(CrawlRun)).first() is None  # nothing crawled while locked
@@ -229,7 +259,7 @@ def test_crontab_weekdays_keep_their_crontab_meaning():
 
 def test_child_command_keeps_the_database_url_off_the_command_line():
     command = child_command("/etc/acewatch.toml", verbose=False)
-    assert command[1:] == ["-m", "monitor.cli", "--config", "/etc/acewatch.toml", "run", "--progress", "log"]
+    assert command[1:] == ["-m", "acewatch.cli", "--config", "/etc/acewatch.toml", "run", "--progress", "log"]
     assert not any("://" in part for part in command)
 
 
@@ -243,10 +273,17 @@ def test_a_run_missed_while_the_daemon_was_down_is_caught_up_on_start(site, tmp_
     assert idle.wait(timeout=10) == 0
     engine = open_engine(db)
     with engine.begin() as connection:
-        connection.execute(text(f"UPDATE {JOBS_TABLE} SET next_run_time = :at WHERE id = :id"),
-                           {"at": time.time() - 600, "id": JOB_ID})
-    result = subprocess.run(cli_command("--config", str(config), "schedule", "--max-runs", "1"),
-                            env=cli_env(db, tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=120)
+        connection.execute(
+            text(f"UPDATE {JOBS_TABLE} SET next_run_time = :at WHERE id = :id"), {"at": time.time() - 600, "id": JOB_ID}
+        )
+    result = subprocess.run(
+        cli_command("--config", str(config), "schedule", "--max-runs", "1"),
+        env=cli_env(db, tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "catching up the run due at" in result.stderr and "run finished exit=0" in result.stderr
     with engine.connect() as connection:
@@ -258,9 +295,14 @@ def test_a_run_missed_while_the_daemon_was_down_is_caught_up_on_start(site, tmp_
 def test_a_bad_cron_is_a_one_line_config_error(tmp_path):
     config = tmp_path / "bad.toml"
     config.write_text('[schedule]\ncron = "every night"\n', encoding="utf-8")
-    result = subprocess.run(cli_command("--config", str(config), "schedule"),
-                            env=cli_env(f"sqlite:///{tmp_path / 'bad.db'}", tmp_path), cwd=ROOT,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        cli_command("--config", str(config), "schedule"),
+        env=cli_env(f"sqlite:///{tmp_path / 'bad.db'}", tmp_path),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 6
     assert result.stderr.startswith("acewatch: error: schedule.cron 'every night' needs 5 fields")
 
@@ -268,16 +310,24 @@ def test_a_bad_cron_is_a_one_line_config_error(tmp_path):
 def test_a_run_past_its_timeout_is_interrupted_then_killed_if_it_ignores_sigint():
     import threading
 
-    from monitor.schedule import wait_child
+    from acewatch.schedule import wait_child
 
     said: list[str] = []
     polite = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
     started = time.monotonic()
     assert wait_child(polite, 0.5, threading.Event(), said.append, grace=10) != 0  # KeyboardInterrupt
     assert time.monotonic() - started < 30  # interrupted, not left to sleep its 60 s (slack for a loaded machine)
-    stubborn = subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGINT, "
-                                 "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"],
-                                start_new_session=True, stdout=subprocess.PIPE, text=True)
+    stubborn = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import signal, time; signal.signal(signal.SIGINT, "
+            "signal.SIG_IGN); print('ready', flush=True); time.sleep(60)",
+        ],
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert stubborn.stdout.readline() == "ready\n"
     assert wait_child(stubborn, 0.3, threading.Event(), said.append, grace=0.5) == -signal.SIGKILL
     assert said[0].startswith("run timed out after 0.5 s") and "killing pid=" in said[-1]

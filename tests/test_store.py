@@ -6,49 +6,102 @@ import json
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from store.database import StoreError, mask_url, open_engine, schema_tables
-from store.runs import (begin_run, fail_run, latest_healthy_run, load_snapshot, save_snapshot, set_health,
-                        snapshot_changes)
+from store.runs import (
+    begin_run,
+    fail_run,
+    latest_healthy_run,
+    load_snapshot,
+    save_snapshot,
+    set_health,
+    snapshot_changes,
+)
 
 
 def exhibit(cid: str, title: str, hours: int = 3) -> dict:
-    return {"cid": cid, "ace_id": f"GOOG-{cid[-4:]}", "organization": "Google", "title": title,
-            "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?org=Google&cid={cid}",
-            "periods": [{"start": "2024-10-01", "end": "2034-09-30",
-                         "credits": [{"level": "Lower-Division Baccalaureate/Associate Degree",
-                                      "hours": hours, "subject": "data analytics"}]}]}
+    return {
+        "cid": cid,
+        "ace_id": f"GOOG-{cid[-4:]}",
+        "organization": "Google",
+        "title": title,
+        "url": f"https://www.acenet.edu/National-Guide/Pages/Course.aspx?org=Google&cid={cid}",
+        "periods": [
+            {
+                "start": "2024-10-01",
+                "end": "2034-09-30",
+                "credits": [
+                    {
+                        "level": "Lower-Division Baccalaureate/Associate Degree",
+                        "hours": hours,
+                        "subject": "data analytics",
+                    }
+                ],
+            }
+        ],
+    }
 
 
 def _insert_unversioned(connection, run_id: int, records: list[dict], content_hash: str) -> None:
     """Exhibit rows as a store from before migration 0005 holds them (no version column), in plain SQL:
     the snapshot writer speaks today's schema."""
     for record in records:
-        connection.execute(text(
-            "insert into ace_exhibit (run_id, cid, ace_id, organization, title, url, periods, parse_status,"
-            " content_hash) values (:run, :cid, :ace_id, :organization, :title, :url, :periods, 'ok', :hash)"),
-            {**record, "run": run_id, "periods": json.dumps(record["periods"]), "hash": content_hash})
+        connection.execute(
+            text(
+                "insert into ace_exhibit (run_id, cid, ace_id, organization, title, url, periods, parse_status,"
+                " content_hash) values (:run, :cid, :ace_id, :organization, :title, :url, :periods, 'ok', :hash)"
+            ),
+            {**record, "run": run_id, "periods": json.dumps(record["periods"]), "hash": content_hash},
+        )
 
 
 def test_migrations_create_every_table(db_url):
     engine = open_engine(db_url)
-    assert {"crawl_run", "ace_exhibit", "coursera_program", "cycle", "program_match", "change_event",
-            "delivery", "run_lock", "alembic_version"} <= schema_tables(engine)
+    assert {
+        "crawl_run",
+        "ace_exhibit",
+        "coursera_program",
+        "cycle",
+        "program_match",
+        "change_event",
+        "delivery",
+        "run_lock",
+        "alembic_version",
+    } <= schema_tables(engine)
     open_engine(db_url)  # a second open is a no-op upgrade
 
 
 def test_snapshot_written_whole_and_diffed_in_sql(db_url):
     engine = open_engine(db_url)
     first = begin_run(engine, "ace")
-    save_snapshot(engine, first, [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0002", "Google IT Support"),
-                                  exhibit("a-0003", "Google UX Design")], {"pages": 4})
+    save_snapshot(
+        engine,
+        first,
+        [
+            exhibit("a-0001", "Google Data Analytics"),
+            exhibit("a-0002", "Google IT Support"),
+            exhibit("a-0003", "Google UX Design"),
+        ],
+        {"pages": 4},
+    )
     set_health(engine, first, True, [])
     second = begin_run(engine, "ace")
-    save_snapshot(engine, second, [exhibit("a-0001", "Google Data Analytics"),
-                                   exhibit("a-0002", "Google IT Support", hours=4),
-                                   exhibit("a-0004", "Google Cybersecurity")], {"pages": 4})
+    save_snapshot(
+        engine,
+        second,
+        [
+            exhibit("a-0001", "Google Data Analytics"),
+            exhibit("a-0002", "Google IT Support", hours=4),
+            exhibit("a-0004", "Google Cybersecurity"),
+        ],
+        {"pages": 4},
+    )
     assert snapshot_changes(engine, "ace", first, second) == {
-        "added": ["a-0004"], "removed": ["a-0003"], "changed": ["a-0002"]}
+        "added": ["a-0004"],
+        "removed": ["a-0003"],
+        "changed": ["a-0002"],
+    }
     rows = load_snapshot(engine, "ace", second, ["a-0002"])
     assert rows[0]["periods"][0]["credits"][0]["hours"] == 4
     assert latest_healthy_run(engine, "ace").id == first  # the second is not judged healthy yet
@@ -58,7 +111,7 @@ def test_failed_write_leaves_no_partial_snapshot(db_url):
     engine = open_engine(db_url)
     run = begin_run(engine, "ace")
     records = [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0001", "duplicate key breaks the batch")]
-    with pytest.raises(Exception):
+    with pytest.raises(IntegrityError):
         save_snapshot(engine, run, records, {})
     with engine.connect() as connection:
         assert connection.execute(text("select count(*) from ace_exhibit")).scalar_one() == 0
@@ -82,11 +135,14 @@ def test_newer_schema_is_refused_clearly(db_url):
         open_engine(db_url)
 
 
-@pytest.mark.parametrize("url, message", [
-    ("not a url", "not a database URL"),
-    ("mysqlx://u@h/db", "unsupported database URL"),
-    ("postgresql://postgres:s3cret@127.0.0.1:1/none", "cannot open database"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("not a url", "not a database URL"),
+        ("mysqlx://u@h/db", "unsupported database URL"),
+        ("postgresql://postgres:s3cret@127.0.0.1:1/none", "cannot open database"),
+    ],
+)
 def test_bad_database_urls_get_clear_errors_without_secrets(url, message):
     with pytest.raises(StoreError, match=message) as error:
         open_engine(url)
@@ -145,19 +201,27 @@ def test_snapshot_writer_keeps_one_record_per_key_and_commits_whole(db_url, spil
     run = begin_run(engine, "ace")
     writer = SnapshotWriter(engine, run, spill_after=spill_after)
     unreadable = {**exhibit("a-0003", ""), "parse_status": "unknown", "problem": "timeout"}
-    for record in [exhibit("a-0005", "Google UX Design"), unreadable, exhibit("a-0001", "Google IT Support"),
-                   exhibit("a-0005", "a later duplicate is dropped"), exhibit("a-0002", "Google Data Analytics"),
-                   exhibit("a-0003", "Google Cybersecurity"), {**unreadable, "problem": "unreadable again"}]:
+    for record in [
+        exhibit("a-0005", "Google UX Design"),
+        unreadable,
+        exhibit("a-0001", "Google IT Support"),
+        exhibit("a-0005", "a later duplicate is dropped"),
+        exhibit("a-0002", "Google Data Analytics"),
+        exhibit("a-0003", "Google Cybersecurity"),
+        {**unreadable, "problem": "unreadable again"},
+    ]:
         writer.add(record)
     with engine.connect() as connection:
         assert connection.execute(text("select count(*) from ace_exhibit")).scalar_one() == 0
     assert writer.finish({"pages": 7}) == 4
     with engine.connect() as connection:
         rows = connection.execute(text("select cid, title, parse_status from ace_exhibit order by id")).all()
-    assert [tuple(row) for row in rows] == [("a-0001", "Google IT Support", "ok"),
-                                            ("a-0002", "Google Data Analytics", "ok"),
-                                            ("a-0003", "Google Cybersecurity", "ok"),
-                                            ("a-0005", "Google UX Design", "ok")]
+    assert [tuple(row) for row in rows] == [
+        ("a-0001", "Google IT Support", "ok"),
+        ("a-0002", "Google Data Analytics", "ok"),
+        ("a-0003", "Google Cybersecurity", "ok"),
+        ("a-0005", "Google UX Design", "ok"),
+    ]
 
 
 @pytest.mark.parametrize("spill_after", [20_000, 2], ids=["in-memory", "staged"])
@@ -189,19 +253,37 @@ def test_upgrade_rekeys_coursera_programs_by_page_path_and_keeps_their_timeline(
         command.upgrade(config, "0003")
     path = "/professional-certificates/salesforce-sales-development-representative-with-a-long-slug"
     with engine.begin() as connection:
-        connection.execute(sql("insert into crawl_run (id, source, base_url, started_at, outcome, finish_reason, pages,"
-                               " records, unknown, errors, retries, healthy, health_report) values (1, 'coursera', '',"
-                               " '2026-11-01', 'finished', 'finished', 1, 1, 0, 0, 0, true, '[]')"))
-        connection.execute(sql("insert into coursera_program (run_id, program_id, slug, variant, api_name, title, partner,"
-                               " url, ace_claim, parse_status, content_hash) values (1, 'br_ap3iKlQmsSqXX4fF7JA', 's',"
-                               " '', '', 'T', 'P', :url, 'yes', 'ok', '')"), {"url": "https://www.coursera.org" + path})
-        connection.execute(sql("insert into cycle (id, started_at, coursera_run_id, outcome) values (1, '2026-11-01', 1,"
-                               " 'finished')"))
-        connection.execute(sql("insert into program_match (cycle_id, program_id, verdict, score, status, differences)"
-                               " values (1, 'br_ap3iKlQmsSqXX4fF7JA', 'exact', 1, 'recommended', '[]')"))
-        connection.execute(sql("insert into change_event (cycle_id, detected_at, type, source, subject_key, subject,"
-                               " details) values (1, '2026-11-01', 'renamed', 'coursera', 'br_ap3iKlQmsSqXX4fF7JA', 'T',"
-                               " '{}')"))
+        connection.execute(
+            sql(
+                "insert into crawl_run (id, source, base_url, started_at, outcome, finish_reason, pages,"
+                " records, unknown, errors, retries, healthy, health_report) values (1, 'coursera', '',"
+                " '2026-11-01', 'finished', 'finished', 1, 1, 0, 0, 0, true, '[]')"
+            )
+        )
+        connection.execute(
+            sql(
+                "insert into coursera_program (run_id, program_id, slug, variant, api_name, title, partner,"
+                " url, ace_claim, parse_status, content_hash) values (1, 'br_ap3iKlQmsSqXX4fF7JA', 's',"
+                " '', '', 'T', 'P', :url, 'yes', 'ok', '')"
+            ),
+            {"url": "https://www.coursera.org" + path},
+        )
+        connection.execute(
+            sql("insert into cycle (id, started_at, coursera_run_id, outcome) values (1, '2026-11-01', 1, 'finished')")
+        )
+        connection.execute(
+            sql(
+                "insert into program_match (cycle_id, program_id, verdict, score, status, differences)"
+                " values (1, 'br_ap3iKlQmsSqXX4fF7JA', 'exact', 1, 'recommended', '[]')"
+            )
+        )
+        connection.execute(
+            sql(
+                "insert into change_event (cycle_id, detected_at, type, source, subject_key, subject,"
+                " details) values (1, '2026-11-01', 'renamed', 'coursera', 'br_ap3iKlQmsSqXX4fF7JA', 'T',"
+                " '{}')"
+            )
+        )
     engine.dispose()
 
     engine = open_engine(db_url)  # upgrades to head
@@ -229,21 +311,35 @@ def test_upgrade_adds_exhibit_versions_and_keeps_histories(db_url):
     old = begin_run(engine, "ace")
     cycle = begin_cycle(engine, old, None, None)
     with engine.begin() as connection:  # a 0004 store: no version column, hashes of records without one
-        _insert_unversioned(connection, old, [exhibit("a-0001", "Google Data Analytics"),
-                                              exhibit("a-0002", "Google IT Support")], "hashed-by-0004")
-        connection.execute(text("insert into change_event (cycle_id, detected_at, type, source, subject_key, subject,"
-                                " details) values (:cycle, '2026-11-01', 'gained_ace', 'ace', 'a-0001', 'T', '{}')"),
-                           {"cycle": cycle})
+        _insert_unversioned(
+            connection,
+            old,
+            [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0002", "Google IT Support")],
+            "hashed-by-0004",
+        )
+        connection.execute(
+            text(
+                "insert into change_event (cycle_id, detected_at, type, source, subject_key, subject,"
+                " details) values (:cycle, '2026-11-01', 'gained_ace', 'ace', 'a-0001', 'T', '{}')"
+            ),
+            {"cycle": cycle},
+        )
     engine.dispose()
 
     engine = open_engine(db_url)  # upgrades to head
     with engine.connect() as connection:
         assert connection.execute(text("select cid, version from ace_exhibit order by cid")).all() == [
-            ("a-0001", None), ("a-0002", None)]
+            ("a-0001", None),
+            ("a-0002", None),
+        ]
         assert connection.execute(text("select subject_key from change_event")).scalar_one() == "a-0001"
     assert any(index["column_names"] == ["run_id", "ace_id"] for index in inspect(engine).get_indexes("ace_exhibit"))
     new = begin_run(engine, "ace")
-    save_snapshot(engine, new, [exhibit("a-0001", "Google Data Analytics"),
-                                {**exhibit("a-0002", "Google IT Support"), "version": 2}], {"pages": 3})
+    save_snapshot(
+        engine,
+        new,
+        [exhibit("a-0001", "Google Data Analytics"), {**exhibit("a-0002", "Google IT Support"), "version": 2}],
+        {"pages": 3},
+    )
     assert snapshot_changes(engine, "ace", old, new) == {"added": [], "removed": [], "changed": ["a-0002"]}
     assert [r["version"] for r in load_snapshot(engine, "ace", new, ["a-0002"])] == [2]

@@ -15,16 +15,32 @@ CURRENT, ENDED = ("2024-10-01", "2034-09-30"), ("2021-10-01", "2025-06-30")
 
 
 def exhibit(cid: str, version: int | None, hours: float, dates=CURRENT, ace_id: str = "GOOG-0009") -> dict:
-    return {"cid": cid, "ace_id": ace_id, "version": version, "organization": "Google",
-            "title": "Google Business Intelligence Professional Certificate",
-            "url": f"http://ace.test/National-Guide/Pages/Course.aspx?cid={cid}",
-            "periods": [{"start": dates[0], "end": dates[1], "credits": [
-                {"level": "Lower-Division Baccalaureate/Associate Degree", "hours": hours, "subject": "data"}]}]}
+    return {
+        "cid": cid,
+        "ace_id": ace_id,
+        "version": version,
+        "organization": "Google",
+        "title": "Google Business Intelligence Professional Certificate",
+        "url": f"http://ace.test/National-Guide/Pages/Course.aspx?cid={cid}",
+        "periods": [
+            {
+                "start": dates[0],
+                "end": dates[1],
+                "credits": [
+                    {"level": "Lower-Division Baccalaureate/Associate Degree", "hours": hours, "subject": "data"}
+                ],
+            }
+        ],
+    }
 
 
 def unreadable(cid: str) -> dict:
-    return {"cid": cid, "url": f"http://ace.test/National-Guide/Pages/Course.aspx?cid={cid}",
-            "parse_status": "unknown", "problem": "timeout"}
+    return {
+        "cid": cid,
+        "url": f"http://ace.test/National-Guide/Pages/Course.aspx?cid={cid}",
+        "parse_status": "unknown",
+        "problem": "timeout",
+    }
 
 
 OTHER = exhibit("other-1", 1, 3, ace_id="IBM-0011")
@@ -46,22 +62,24 @@ def events_between(db_url: str, *nights: list[dict]) -> list[dict]:
 
 
 def test_a_second_version_is_one_credits_change(db_url):
-    events = events_between(db_url, [exhibit("v1", 1, 6), OTHER],
-                            [exhibit("v1", 1, 6, ENDED), exhibit("v2", 2, 9), OTHER])
-    assert [(e["type"], e["subject_key"], e["old"], e["new"]) for e in events] == [
-        ("credits_changed", "v2", "6", "9")]
+    events = events_between(
+        db_url, [exhibit("v1", 1, 6), OTHER], [exhibit("v1", 1, 6, ENDED), exhibit("v2", 2, 9), OTHER]
+    )
+    assert [(e["type"], e["subject_key"], e["old"], e["new"]) for e in events] == [("credits_changed", "v2", "6", "9")]
     assert (events[0]["details"]["old_cid"], events[0]["details"]["new_version"]) == ("v1", 2)
 
 
 def test_same_credits_on_a_new_version_is_a_renewal(db_url):
     events = events_between(db_url, [exhibit("v1", 1, 6)], [exhibit("v2", 2, 6, ("2025-07-01", "2035-06-30"))])
     assert [(e["type"], e["subject_key"], e["new"]) for e in events] == [
-        ("recommendation_renewed", "v2", "2025-07-01 to 2035-06-30")]
+        ("recommendation_renewed", "v2", "2025-07-01 to 2035-06-30")
+    ]
 
 
 def test_an_unreadable_new_version_holds_its_ace_id_back(db_url):
-    events = events_between(db_url, [exhibit("v1", 1, 6), exhibit("v2", 2, 6)],
-                            [exhibit("v1", 1, 6, ENDED), unreadable("v2")])
+    events = events_between(
+        db_url, [exhibit("v1", 1, 6), exhibit("v2", 2, 6)], [exhibit("v1", 1, 6, ENDED), unreadable("v2")]
+    )
     assert events == []  # v1 ended, but v2 (unreadable tonight) may still be active
 
 

@@ -21,15 +21,18 @@ ACE_ID = "GOOG-0009"
 TITLE = "Google Business Intelligence Professional Certificate"
 V1, V2 = "a11823ac-d7c4-ea11-a812-000d3a33232a", "13a87d2e-47c4-ea11-a812-000d3a33232a"
 OID = "8cf144ea-04c4-ea11-a812-000d3a33232a"
-LAYOUTS = {"df8180f4-55c4-ea11-a812-000d3a33232a": ("META-0002", 1),   # current
-           V1: (ACE_ID, 1),                                             # intermediate, version drop-down
-           "9dc29af6-18c4-ea11-a812-000d3a33232a": ("GOOG-0005", None)}  # old: names no version
+LAYOUTS = {
+    "df8180f4-55c4-ea11-a812-000d3a33232a": ("META-0002", 1),  # current
+    V1: (ACE_ID, 1),  # intermediate, version drop-down
+    "9dc29af6-18c4-ea11-a812-000d3a33232a": ("GOOG-0005", None),
+}  # old: names no version
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def two_days(request, tmp_path_factory):
-    return crawl_two_days(request, tmp_path_factory.mktemp(f"versions-{request.param}"),
-                          days=("day1-versions", "day2-versions"))
+    return crawl_two_days(
+        request, tmp_path_factory.mktemp(f"versions-{request.param}"), days=("day1-versions", "day2-versions")
+    )
 
 
 def test_both_days_are_healthy(two_days):
@@ -39,8 +42,12 @@ def test_both_days_are_healthy(two_days):
 
 
 def test_version_two_is_one_credits_change_not_gained_and_lost(two_days):
-    about = [e for e in two_days["day2"].events if ((e["details"] or {}).get("ace_id") == ACE_ID
-             or e["subject_key"] in (V1, V2)) and e["type"] != "claim_changed"]
+    about = [
+        e
+        for e in two_days["day2"].events
+        if ((e["details"] or {}).get("ace_id") == ACE_ID or e["subject_key"] in (V1, V2))
+        and e["type"] != "claim_changed"
+    ]
     assert [(e["type"], e["subject_key"], e["old"], e["new"]) for e in about] == [("credits_changed", V2, "9", "12")]
     details = about[0]["details"]
     assert (details["old_cid"], details["old_version"], details["new_version"]) == (V1, 1, 2)
@@ -49,16 +56,25 @@ def test_version_two_is_one_credits_change_not_gained_and_lost(two_days):
 
 def test_the_other_changes_of_day_two_are_unchanged(two_days):
     by_type = events_by_type(two_days["day2"].events)
-    assert {t: len(v) for t, v in by_type.items()} == {"gained_ace": 1, "lost_ace": 2, "credits_changed": 2,
-                                                       "renamed": 1, "name_mismatch": 1, "claim_changed": 5}
+    assert {t: len(v) for t, v in by_type.items()} == {
+        "gained_ace": 1,
+        "lost_ace": 2,
+        "credits_changed": 2,
+        "renamed": 1,
+        "name_mismatch": 1,
+        "claim_changed": 5,
+    }
 
 
 def test_the_page_still_claiming_version_one_credits_is_a_claim_change(two_days):
     """Version 2 recommends 12 credits; the Coursera page still claims version 1's 9 (tests/test_claims_e2e.py)."""
-    (claim,) = [e for e in events_by_type(two_days["day2"].events)["claim_changed"]
-                if e["details"]["ace_id"] == ACE_ID]
+    (claim,) = [e for e in events_by_type(two_days["day2"].events)["claim_changed"] if e["details"]["ace_id"] == ACE_ID]
     assert (claim["old"], claim["new"], claim["details"]["page_credits"], claim["details"]["credits"]) == (
-        "supported", "credits_differ", 9, 12.0)
+        "supported",
+        "credits_differ",
+        9,
+        12.0,
+    )
 
 
 def test_each_version_is_stored_under_its_cid_with_its_number(two_days):
@@ -69,7 +85,11 @@ def test_each_version_is_stored_under_its_cid_with_its_number(two_days):
     assert sum(row["hours"] for row in records[V2]["periods"][-1]["credits"]) == 12
     assert records[V1]["title"] == records[V2]["title"] == TITLE
     for cid, (ace_id, version) in LAYOUTS.items():
-        assert (records[cid]["ace_id"], records[cid]["version"], records[cid]["parse_status"]) == (ace_id, version, "ok")
+        assert (records[cid]["ace_id"], records[cid]["version"], records[cid]["parse_status"]) == (
+            ace_id,
+            version,
+            "ok",
+        )
 
 
 def test_version_two_was_reached_through_the_drop_down_only(two_days):
@@ -78,7 +98,9 @@ def test_version_two_was_reached_through_the_drop_down_only(two_days):
 
     assert V1 in {e["cid"] for e in load_catalog("day2-versions").exhibits_of(OID)}
     assert V2 not in {e["cid"] for e in load_catalog("day2-versions").exhibits_of(OID)}
-    exhibit_pages = [p.lower() for role, _m, p, _s in two_days["day2_requests"] if role == "ace" and "cid=" in p.lower()]
+    exhibit_pages = [
+        p.lower() for role, _m, p, _s in two_days["day2_requests"] if role == "ace" and "cid=" in p.lower()
+    ]
     assert any(V2 in p for p in exhibit_pages)
 
 

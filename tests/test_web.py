@@ -1,6 +1,6 @@
 """`acewatch serve` driven in a real headless Chromium, over a store filled by real fixture crawls.
 
-The server is the real command (`python -m monitor.cli --db ... serve --port N`, uvicorn) in its own
+The server is the real command (`python -m acewatch.cli --db ... serve --port N`, uvicorn) in its own
 process; the browser is Debian's Chromium through Playwright (tests/browser.py: skip locally without
 it, fail under CI). Day 2 of the fixture catalog gives the new ACE exhibit a hostile title, so the
 pages must show markup as text and run nothing.
@@ -34,8 +34,14 @@ CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 HOSTILE = "Evil <script>alert(1)</script><img src=x onerror=alert(2)> Analyst Professional Certificate"
 RENAMED = CHANGE["renamed"]["day2"]["coursera_page_title"]  # a Coursera title one word off its ACE name
 EXACT = CHANGE["credits_changed"]["ace_title"]
-SECURITY_HEADERS = {"content-security-policy", "x-content-type-options", "x-frame-options", "referrer-policy",
-                    "permissions-policy", "cross-origin-opener-policy"}
+SECURITY_HEADERS = {
+    "content-security-policy",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "permissions-policy",
+    "cross-origin-opener-policy",
+}
 SCREENSHOT = ROOT / "docs" / "check-page.png"
 
 
@@ -58,7 +64,7 @@ def hostile_catalog(target: Path) -> Path:
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
     """Day 1 then day 2 of the (hostile) fixture site, crawled by the real cycle into SQLite."""
-    from monitor.cycle import run_cycle
+    from acewatch.cycle import run_cycle
     from store.database import open_engine
 
     home = tmp_path_factory.mktemp("web")
@@ -83,8 +89,13 @@ class Server:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("ACEWATCH_")}
         environ.update({"HOME": str(home), "ACEWATCH_DB": db, **env})
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen([sys.executable, "-m", "monitor.cli", "serve", "--port", str(self.port)],
-                                            cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "acewatch.cli", "serve", "--port", str(self.port)],
+                cwd=ROOT,
+                env=environ,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._wait()
 
     def _wait(self) -> None:
@@ -193,10 +204,13 @@ def test_exact_name_says_yes_with_credits_period_and_the_exhibit_link(server, pa
 
 def test_a_pasted_coursera_url_resolves_in_every_form(server):
     slug = CHANGE["credits_changed"]["coursera_slug"]
-    forms = [f"https://www.coursera.org/professional-certificates/{slug}",
-             f"coursera.org/professional-certificates/{slug}", f"www.coursera.org/professional-certificates/{slug}/",
-             f"https://coursera.org/professional-certificates/{slug}?utm_source=newsletter&utm_medium=email",
-             f"www.coursera.org/professional-certificates/{slug}/?trk=x#faq"]
+    forms = [
+        f"https://www.coursera.org/professional-certificates/{slug}",
+        f"coursera.org/professional-certificates/{slug}",
+        f"www.coursera.org/professional-certificates/{slug}/",
+        f"https://coursera.org/professional-certificates/{slug}?utm_source=newsletter&utm_medium=email",
+        f"www.coursera.org/professional-certificates/{slug}/?trk=x#faq",
+    ]
     for form in forms:
         code, answer = server.get_json("/api/check?q=" + q(form))
         assert code == 200, (form, answer)
@@ -205,8 +219,9 @@ def test_a_pasted_coursera_url_resolves_in_every_form(server):
 
 def test_cli_check_resolves_a_url_without_its_scheme(store):
     slug = CHANGE["credits_changed"]["coursera_slug"]
-    result = acewatch("check", f"coursera.org/professional-certificates/{slug}", "--json",
-                      db=store["db"], home=store["home"])
+    result = acewatch(
+        "check", f"coursera.org/professional-certificates/{slug}", "--json", db=store["db"], home=store["home"]
+    )
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
     assert (answer["input"], answer["name"], answer["verdict"]) == ("url", EXACT, "exact")
@@ -248,8 +263,9 @@ def test_the_atom_feed_parses_and_lists_the_events(server):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/check?q=" + q(HOSTILE), "/changes", "/",
-                                  "/history?q=" + q(CHANGE["gained_ace"]["cid"])])
+@pytest.mark.parametrize(
+    "path", ["/check?q=" + q(HOSTILE), "/changes", "/", "/history?q=" + q(CHANGE["gained_ace"]["cid"])]
+)
 def test_a_scraped_title_with_markup_shows_as_text_and_runs_nothing(server, page, path):
     page.goto(server.url + path)
     assert HOSTILE in page.locator("main").inner_text()  # shown as the text it is
@@ -263,9 +279,24 @@ def test_hostile_name_checks_as_exact(server):
     assert answer["verdict"] == "exact" and answer["match"]["title"] == HOSTILE
 
 
-@pytest.mark.parametrize("path", ["/", "/check?q=Data", "/changes", "/history?q=x", "/status", "/feed.atom",
-                                  "/healthz", "/api/check?q=Data", "/api/changes", "/api/status",
-                                  "/static/app.css", "/nowhere", "/check?q="])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/check?q=Data",
+        "/changes",
+        "/history?q=x",
+        "/status",
+        "/feed.atom",
+        "/healthz",
+        "/api/check?q=Data",
+        "/api/changes",
+        "/api/status",
+        "/static/app.css",
+        "/nowhere",
+        "/check?q=",
+    ],
+)
 def test_security_headers_on_every_response(server, path):
     _status, headers, _body = server.get(path)
     assert SECURITY_HEADERS <= set(headers), path
@@ -281,8 +312,15 @@ def test_no_route_accepts_a_write(server, method):
         assert server.get(path, method=method)[0] == 405, (method, path)
 
 
-@pytest.mark.parametrize("text, reason", [("x" * 301, "characters long"), ("Data\u202eAnalytics", "direction-override"),
-                                          ("Data\x1b[2J", "control"), ("   ", "empty")])
+@pytest.mark.parametrize(
+    "text, reason",
+    [
+        ("x" * 301, "characters long"),
+        ("Data\u202eAnalytics", "direction-override"),
+        ("Data\x1b[2J", "control"),
+        ("   ", "empty"),
+    ],
+)
 def test_input_limits_as_in_check(server, page, text, reason):
     code, answer = server.get_json("/api/check?q=" + q(text))
     assert code == 400 and reason in answer["error"] and answer["exit_code"] == 2
@@ -313,9 +351,11 @@ def test_api_check_answers_what_check_json_prints_for_every_name_hazard(server, 
 
 
 def test_api_changes_history_status_match_the_cli(server, store):
-    for args, path in [(("changes", "--json"), "/api/changes"), (("changes", "--cycle", "1", "--json"),
-                                                                 "/api/changes?cycle=1"),
-                       (("history", EXACT, "--json"), "/api/history?q=" + q(EXACT))]:
+    for args, path in [
+        (("changes", "--json"), "/api/changes"),
+        (("changes", "--cycle", "1", "--json"), "/api/changes?cycle=1"),
+        (("history", EXACT, "--json"), "/api/history?q=" + q(EXACT)),
+    ]:
         result = acewatch(*args, db=store["db"], home=store["home"])
         assert server.get_json(path)[1] == json.loads(result.stdout), args
     cli = json.loads(acewatch("status", "--json", db=store["db"], home=store["home"]).stdout)
@@ -328,8 +368,9 @@ def test_api_changes_history_status_match_the_cli(server, store):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/", "/check?q=" + q(RENAMED), "/check?q=" + q(EXACT), "/changes", "/status",
-                                  "/history?q=" + q(EXACT)])
+@pytest.mark.parametrize(
+    "path", ["/", "/check?q=" + q(RENAMED), "/check?q=" + q(EXACT), "/changes", "/status", "/history?q=" + q(EXACT)]
+)
 def test_pages_fit_a_360px_screen(server, browser, path):
     context = browser.new_context(viewport={"width": 360, "height": 740})
     tab = context.new_page()
@@ -373,8 +414,18 @@ def test_no_password_or_alert_token_in_pages_or_logs(store, tmp_path, pg_admin):
     try:
         copy_store(store["home"] / "acewatch.db", engine)
         running = Server(secret_url, tmp_path, ACEWATCH_ALERT_URLS=f"json://user:{token}@127.0.0.1:9/hook")
-        bodies = [running.get(path)[2] for path in ["/", "/status", "/api/status", "/check?q=" + q(EXACT),
-                                                    "/changes", "/history?q=" + q(EXACT), "/feed.atom"]]
+        bodies = [
+            running.get(path)[2]
+            for path in [
+                "/",
+                "/status",
+                "/api/status",
+                "/check?q=" + q(EXACT),
+                "/changes",
+                "/history?q=" + q(EXACT),
+                "/feed.atom",
+            ]
+        ]
         log = running.stop()
         for text in [*(b.decode() for b in bodies), log]:
             assert "Pa55-s3cret" not in text and token not in text
@@ -402,7 +453,7 @@ def test_a_new_cycle_replaces_the_kept_answers(store, tmp_path):
     """The server keeps answers per cycle: once day 1 is crawled again, the day-2-only exhibit is gone."""
     import sqlite3
 
-    from monitor.cycle import run_cycle
+    from acewatch.cycle import run_cycle
     from store.database import open_engine
 
     target = tmp_path / "again.db"

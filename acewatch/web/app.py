@@ -22,11 +22,11 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from acewatch.check import EXIT_USAGE, CheckInputError
+from acewatch.config import Config
 from acewatch.web.reads import READERS, Reads
 from acewatch.web.security import SecurityHeaders
 from acewatch.web.views import environment, verdict_of
-from monitor.check import EXIT_USAGE, CheckInputError
-from monitor.config import Config
 
 log = logging.getLogger("acewatch.web")
 STATIC = Path(__file__).with_name("static")
@@ -89,7 +89,7 @@ class Site:
     # -- pages ----------------------------------------------------------------
 
     def home(self, request: Request) -> Response:
-        from monitor.reports import ReportError
+        from acewatch.outputs.reports import ReportError
 
         try:
             changes = self.reads.changes()
@@ -108,7 +108,7 @@ class Site:
         return self.page("check.html", query=query, error=None, answer=answer, verdict=verdict_of(answer))
 
     def changes_page(self, request: Request) -> Response:
-        from monitor.reports import ReportError
+        from acewatch.outputs.reports import ReportError
 
         try:
             data = self.reads.changes(int_param(request, "cycle", None, 1, MAX_CYCLE))
@@ -147,7 +147,7 @@ class Site:
         return json_response(answer)
 
     def api_changes(self, request: Request) -> Response:
-        from monitor.reports import ReportError
+        from acewatch.outputs.reports import ReportError
 
         try:
             return json_response(self.reads.changes(int_param(request, "cycle", None, 1, MAX_CYCLE)))
@@ -182,12 +182,17 @@ def create_app(config: Config, engine=None) -> SecurityHeaders:
     site = Site(Reads(config, engine))
     get = ["GET"]
     routes = [
-        Route("/", site.home, methods=get), Route("/check", site.check_page, methods=get),
-        Route("/changes", site.changes_page, methods=get), Route("/history", site.history_page, methods=get),
-        Route("/status", site.status_page, methods=get), Route("/feed.atom", site.feed, methods=get),
+        Route("/", site.home, methods=get),
+        Route("/check", site.check_page, methods=get),
+        Route("/changes", site.changes_page, methods=get),
+        Route("/history", site.history_page, methods=get),
+        Route("/status", site.status_page, methods=get),
+        Route("/feed.atom", site.feed, methods=get),
         Route("/healthz", site.healthz, methods=get),
-        Route("/api/check", site.api_check, methods=get), Route("/api/changes", site.api_changes, methods=get),
-        Route("/api/history", site.api_history, methods=get), Route("/api/status", site.api_status, methods=get),
+        Route("/api/check", site.api_check, methods=get),
+        Route("/api/changes", site.api_changes, methods=get),
+        Route("/api/history", site.api_history, methods=get),
+        Route("/api/status", site.api_status, methods=get),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {error: site.unavailable for error in store_errors()}
@@ -198,5 +203,6 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, engine=None
     """Run the app under uvicorn until SIGINT/SIGTERM (the `acewatch serve` command)."""
     import uvicorn
 
-    uvicorn.run(create_app(config, engine), host=host, port=port, server_header=False,
-                proxy_headers=True, log_level="info")
+    uvicorn.run(
+        create_app(config, engine), host=host, port=port, server_header=False, proxy_headers=True, log_level="info"
+    )

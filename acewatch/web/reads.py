@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor.check import IndexMemo, check, site_hosts, stale_warnings, validate_input
-from monitor.config import Config
+from acewatch.check import IndexMemo, check, site_hosts, stale_warnings, validate_input
+from acewatch.config import Config
 from store.reader import ReaderError, Snapshot, StoreReader
 
 # A new cycle shows in answers within this many seconds (the newest cycle is looked up at most this often).
@@ -138,8 +138,14 @@ class Reads:
         if kept is not None:
             return kept
         with self.reader() as reader:
-            answer = check(query, reader, site_hosts=self.hosts, max_age_days=self.config.check.max_age_days,
-                           limit=limit, indexes=self.indexes)
+            answer = check(
+                query,
+                reader,
+                site_hosts=self.hosts,
+                max_age_days=self.config.check.max_age_days,
+                limit=limit,
+                indexes=self.indexes,
+            )
         if snapshot is not None:
             self.answers.put(self._key(snapshot, query, limit), answer)
         return answer
@@ -147,27 +153,26 @@ class Reads:
     # -- the reports ----------------------------------------------------------
 
     def changes(self, cycle: int | None = None) -> dict[str, Any]:
-        from monitor.reports import changes_data
+        from acewatch.outputs.reports import changes_data
 
         return changes_data(self.engine, cycle)
 
     def history(self, query: str) -> dict[str, Any]:
-        from monitor.reports import history_data, sanitize
+        from acewatch.outputs.reports import history_data, sanitize
 
         validate_input(query)  # the limits of `check`; history_data strips the name itself, as the CLI's does
         return sanitize(history_data(self.engine, query))
 
     def status(self) -> dict[str, Any]:
-        from monitor.reports import sanitize, status_data
+        from acewatch.outputs.reports import sanitize, status_data
 
-        return sanitize(status_data(self.engine, self.config.db, runs=5,
-                                    max_age_days=self.config.check.max_age_days))
+        return sanitize(status_data(self.engine, self.config.db, runs=5, max_age_days=self.config.check.max_age_days))
 
     def feed(self) -> bytes:
         """The Atom feed of the newest 200 events, as `[alerts] feed_path` writes it."""
         import io
 
-        from monitor.feed import build_feed, newest_events
+        from acewatch.outputs.feed import build_feed, newest_events
 
         buffer = io.BytesIO()
         build_feed(newest_events(self.engine, 200)).write(buffer, encoding="utf-8", xml_declaration=True)

@@ -13,12 +13,16 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from monitor.digest import HEADINGS
+from acewatch.outputs.digest import HEADINGS
 
 TEMPLATES = Path(__file__).with_name("templates")
 _WEB_LINK = re.compile(r"https?://[^\s<>\"']+\Z", re.IGNORECASE)
-STATUS_TEXT = {"active": "active today", "expired": "ended", "not_yet_active": "not yet begun",
-               "unknown": "unreadable (no evidence either way)"}
+STATUS_TEXT = {
+    "active": "active today",
+    "expired": "ended",
+    "not_yet_active": "not yet begun",
+    "unknown": "unreadable (no evidence either way)",
+}
 SOURCE_EVENTS = ("source_unhealthy", "source_recovered")
 
 
@@ -36,21 +40,34 @@ def verdict_of(answer: dict[str, Any]) -> Verdict:
     """The student's reading of a `check --json` answer (same cases as the CLI's exit codes)."""
     match = answer["match"]
     if match and answer["recommended"]:
-        return Verdict("YES", "yes", "ACE recommends exactly this name today.",
-                       "The name matches the ACE National Guide word for word and its recommendation period is "
-                       "active.")
+        return Verdict(
+            "YES",
+            "yes",
+            "ACE recommends exactly this name today.",
+            "The name matches the ACE National Guide word for word and its recommendation period is active.",
+        )
     if match:
-        reason = {"expired": "its recommendation period has ended",
-                  "not_yet_active": "its recommendation period has not begun",
-                  }.get(match["status"], "acewatch could not read its exhibit, so there is no evidence either way")
-        return Verdict("NO", "no", f"This is an ACE name, but {reason}.",
-                       "A credit recommendation applies only inside its period.")
+        reason = {
+            "expired": "its recommendation period has ended",
+            "not_yet_active": "its recommendation period has not begun",
+        }.get(match["status"], "acewatch could not read its exhibit, so there is no evidence either way")
+        return Verdict(
+            "NO", "no", f"This is an ACE name, but {reason}.", "A credit recommendation applies only inside its period."
+        )
     if answer["verdict"] == "near":
-        return Verdict("CLOSE", "close", "Not this name: ACE recommends a program whose name differs.",
-                       "Credit belongs to the exact name. The words that differ are marked below; check the "
-                       "program you enroll in carries the ACE name.")
-    return Verdict("NO", "no", "No ACE-recommended program is named like this.",
-                   "Check the spelling, or paste the program's Coursera address.")
+        return Verdict(
+            "CLOSE",
+            "close",
+            "Not this name: ACE recommends a program whose name differs.",
+            "Credit belongs to the exact name. The words that differ are marked below; check the "
+            "program you enroll in carries the ACE name.",
+        )
+    return Verdict(
+        "NO",
+        "no",
+        "No ACE-recommended program is named like this.",
+        "Check the spelling, or paste the program's Coursera address.",
+    )
 
 
 def web_link(url: object) -> str:
@@ -75,9 +92,18 @@ def event_heading(kind: str) -> str:
 
 def environment() -> Environment:
     """Autoescaping everywhere (select_autoescape(default=True) escapes every template, whatever its name)."""
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
-                      trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(link=web_link, hours=hours, when=when, heading=event_heading,
-                       status_text=lambda status: STATUS_TEXT.get(status, status))
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        link=web_link,
+        hours=hours,
+        when=when,
+        heading=event_heading,
+        status_text=lambda status: STATUS_TEXT.get(status, status),
+    )
     env.globals.update(source_events=SOURCE_EVENTS)
     return env

@@ -34,10 +34,49 @@ from itertools import accumulate
 from lxml import etree
 from lxml import html as lxml_html
 
-BLOCK_TAGS = frozenset({"p", "div", "li", "dt", "dd", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
-                        "article", "table", "thead", "tbody", "tfoot", "ul", "ol", "dl", "br", "header", "footer",
-                        "main", "aside", "caption", "nav", "form", "fieldset", "legend", "figure", "figcaption",
-                        "blockquote", "pre", "address", "hr", "details", "summary"})
+BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "li",
+        "dt",
+        "dd",
+        "tr",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "section",
+        "article",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "ul",
+        "ol",
+        "dl",
+        "br",
+        "header",
+        "footer",
+        "main",
+        "aside",
+        "caption",
+        "nav",
+        "form",
+        "fieldset",
+        "legend",
+        "figure",
+        "figcaption",
+        "blockquote",
+        "pre",
+        "address",
+        "hr",
+        "details",
+        "summary",
+    }
+)
 CELL_TAGS = frozenset({"td", "th", "label"})
 CONTROL_TAGS = frozenset({"input", "select"})
 SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "option", "datalist", "button"})
@@ -52,13 +91,26 @@ ID_LABEL = r"ACE\s*ID|ACE\s+Exam\s+Number"
 PERIOD_LABEL = r"ACE\s+Credit\s+Recommendation\s+Period|Dates\s+Offered"
 
 _MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
-_DATE = (r"\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{1,2}-\d{1,2}|" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|"
-         r"\d{1,2}\s+" + _MONTH + r",?\s+\d{4}")
-DATE_RANGE = re.compile(r"(" + _DATE + r")\s*(?:-|–|—|‒|to|through|until)\s*(" + _DATE + r"|present|current)\b",
-                        re.I)
+_DATE = (
+    r"\d{1,2}/\d{1,2}/\d{4}|\d{4}-\d{1,2}-\d{1,2}|" + _MONTH + r"\s+\d{1,2}(?:st|nd|rd|th)?,?\s+\d{4}|"
+    r"\d{1,2}\s+" + _MONTH + r",?\s+\d{4}"
+)
+DATE_RANGE = re.compile(r"(" + _DATE + r")\s*(?:-|–|—|‒|to|through|until)\s*(" + _DATE + r"|present|current)\b", re.I)
 ANY_DATE = re.compile(_DATE, re.I)
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-          "november", "december")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 
 LEVELS = {
     "vocational certificate": "Vocational Certificate",
@@ -71,37 +123,96 @@ LEVELS = {
     "graduate degree": "Graduate Degree",
     "graduate": "Graduate Degree",
 }
-LEVEL_WORDS = r"(vocational certificate|lower[- ]division baccalaureate(?:/associate)?(?: degree)?|" \
-              r"upper[- ]division baccalaureate(?: degree)?|graduate(?: degree)?)"
+LEVEL_WORDS = (
+    r"(vocational certificate|lower[- ]division baccalaureate(?:/associate)?(?: degree)?|"
+    r"upper[- ]division baccalaureate(?: degree)?|graduate(?: degree)?)"
+)
 _SEP = r"\s*[|:,–—-]?\s*"
-CREDIT_ROW = re.compile(r"^" + LEVEL_WORDS + _SEP + r"(\d+(?:\.\d+)?)\s*(?:semester hours?|SH|credits?)?" + _SEP
-                        + r"(?:in\s+)?(\S.*?)\s*$", re.I)
+CREDIT_ROW = re.compile(
+    r"^" + LEVEL_WORDS + _SEP + r"(\d+(?:\.\d+)?)\s*(?:semester hours?|SH|credits?)?" + _SEP + r"(?:in\s+)?(\S.*?)\s*$",
+    re.I,
+)
 LEVEL_ALONE = re.compile(r"^" + LEVEL_WORDS + r"$", re.I)
 HOURS_ALONE = re.compile(r"^(\d+(?:\.\d+)?)(?:\s*(?:semester hours?|SH|credits?))?$", re.I)
-COLUMN_LABEL = re.compile(r"^(?:(?:credit\s+)?level|credits?(?:\s*\(SH\))?|semester\s+hours|hours|subject)"
-                          r"\s*(?::\s*|$)", re.I)
-CATEGORY = re.compile(r"in the " + LEVEL_WORDS + r" categor(?:y|ies),?\s*(.+?)"
-                      r"(?=,?\s*(?:and|or)\s+in the |\.\s+[A-Z]|\.?\s*$)", re.I)
-CREDIT_ITEM = re.compile(r"(\d+(?:\.\d+)?)\s+semester hours?\s+in\s+(.+?)"
-                         r"(?=,?\s*(?:and\s+)?\d+(?:\.\d+)?\s+semester hours?\s+in\s|$)", re.I)
+COLUMN_LABEL = re.compile(
+    r"^(?:(?:credit\s+)?level|credits?(?:\s*\(SH\))?|semester\s+hours|hours|subject)"
+    r"\s*(?::\s*|$)",
+    re.I,
+)
+CATEGORY = re.compile(
+    r"in the " + LEVEL_WORDS + r" categor(?:y|ies),?\s*(.+?)"
+    r"(?=,?\s*(?:and|or)\s+in the |\.\s+[A-Z]|\.?\s*$)",
+    re.I,
+)
+CREDIT_ITEM = re.compile(
+    r"(\d+(?:\.\d+)?)\s+semester hours?\s+in\s+(.+?)"
+    r"(?=,?\s*(?:and\s+)?\d+(?:\.\d+)?\s+semester hours?\s+in\s|$)",
+    re.I,
+)
 
 # Labels whose value may stand on the next line (dt/dd, stacked divs, a text rendering).
-LABELS = re.compile(r"^(ACE\s*ID|ACE\s+Exam\s+Number|ACE\s+Credit\s+Recommendation\s+Period|Dates\s+Offered|Version|"
-                    r"Organization|(?:Course\s+|Exhibit\s+|Exam\s+)?Title|Course\s+Name|Length|Location|Credit\s+Type)"
-                    r"\s*:?$", re.I)
+LABELS = re.compile(
+    r"^(ACE\s*ID|ACE\s+Exam\s+Number|ACE\s+Credit\s+Recommendation\s+Period|Dates\s+Offered|Version|"
+    r"Organization|(?:Course\s+|Exhibit\s+|Exam\s+)?Title|Course\s+Name|Length|Location|Credit\s+Type)"
+    r"\s*:?$",
+    re.I,
+)
 # Page names, section headings and labels: what a heading or document title shows when it is not the name.
-NOT_A_NAME = frozenset({
-    "course", "courses", "course summary", "course exhibit", "exhibit", "exam", "national guide",
-    "ace national guide", "the national guide", "credit recommendation", "credit recommendations",
-    "credit recommendation & competencies", "credit recommendation and competencies", "competencies",
-    "recommendations", "description", "course description", "objective", "objectives", "skills measured",
-    "learning outcomes", "instruction", "assessment", "assessment methods", "details", "summary", "versions",
-    "version history", "organization", "about", "dates offered", "credit type", "ace id", "ace exam number",
-    "ace credit recommendation period", "location", "length", "version", "error", "home", "search", "sign in",
-    "american council on education", "ace", "page not found", "not found",
-})
-SITE_SUFFIX = re.compile(r"\s+[-|–—:·•]\s+(?:(?:the\s+)?ace\s+)?(?:national\s+guide|american\s+council\s+on\s+education"
-                         r"|acenet(?:\.edu)?|ace|sharepoint)\s*$", re.I)
+NOT_A_NAME = frozenset(
+    {
+        "course",
+        "courses",
+        "course summary",
+        "course exhibit",
+        "exhibit",
+        "exam",
+        "national guide",
+        "ace national guide",
+        "the national guide",
+        "credit recommendation",
+        "credit recommendations",
+        "credit recommendation & competencies",
+        "credit recommendation and competencies",
+        "competencies",
+        "recommendations",
+        "description",
+        "course description",
+        "objective",
+        "objectives",
+        "skills measured",
+        "learning outcomes",
+        "instruction",
+        "assessment",
+        "assessment methods",
+        "details",
+        "summary",
+        "versions",
+        "version history",
+        "organization",
+        "about",
+        "dates offered",
+        "credit type",
+        "ace id",
+        "ace exam number",
+        "ace credit recommendation period",
+        "location",
+        "length",
+        "version",
+        "error",
+        "home",
+        "search",
+        "sign in",
+        "american council on education",
+        "ace",
+        "page not found",
+        "not found",
+    }
+)
+SITE_SUFFIX = re.compile(
+    r"\s+[-|–—:·•]\s+(?:(?:the\s+)?ace\s+)?(?:national\s+guide|american\s+council\s+on\s+education"
+    r"|acenet(?:\.edu)?|ace|sharepoint)\s*$",
+    re.I,
+)
 
 
 class ExhibitParseError(ValueError):
@@ -139,7 +250,7 @@ def _without_scripts(markup: bytes) -> bytes:
             kept.append(markup[pos:stop])
             pos = stop
             continue
-        kept.append(markup[pos:found.start()])
+        kept.append(markup[pos : found.start()])
         close = _RAW_END[found.group(1).lower()].search(markup, found.end())
         if close is None:
             break
@@ -250,11 +361,6 @@ def _walk_page(page: _Page) -> tuple[list[str], list[str]]:
     return lines, headings
 
 
-def visible_lines(markup: str | bytes) -> list[str]:
-    """The page's visible text, one line per block, table cells joined by ' | '."""
-    return _walk_page(_root(markup))[0]
-
-
 def text_lines(text: str) -> list[str]:
     """The lines of a plain-text rendering of a page (what a person copies out of a browser)."""
     return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
@@ -300,7 +406,7 @@ def table_rows(lines: list[str], hints=None) -> list[dict]:
 
     `hints`: the indexes of the lines that name a credit level (computed once a page)."""
     rows, skip = [], -1
-    for i in (range(len(lines)) if hints is None else hints):
+    for i in range(len(lines)) if hints is None else hints:
         if i <= skip:
             continue
         line = COLUMN_LABEL.sub("", lines[i], count=1)
@@ -308,10 +414,18 @@ def table_rows(lines: list[str], hints=None) -> list[dict]:
         if found:
             rows.append(_row(*found.groups()))
         elif LEVEL_ALONE.match(line):
-            cells = [(j, cell) for j in range(i + 1, min(i + 6, len(lines)))
-                     for cell in [COLUMN_LABEL.sub("", lines[j], count=1)] if cell][:2]
-            if len(cells) == 2 and HOURS_ALONE.match(cells[0][1]) and not LEVEL_ALONE.match(cells[1][1]) \
-                    and not LABELS.match(cells[1][1]):
+            cells = [
+                (j, cell)
+                for j in range(i + 1, min(i + 6, len(lines)))
+                for cell in [COLUMN_LABEL.sub("", lines[j], count=1)]
+                if cell
+            ][:2]
+            if (
+                len(cells) == 2
+                and HOURS_ALONE.match(cells[0][1])
+                and not LEVEL_ALONE.match(cells[1][1])
+                and not LABELS.match(cells[1][1])
+            ):
                 rows.append(_row(line, HOURS_ALONE.match(cells[0][1]).group(1), cells[1][1]))
                 skip = cells[1][0]
     return rows
@@ -320,7 +434,7 @@ def table_rows(lines: list[str], hints=None) -> list[dict]:
 def sentence_rows(lines: list[str], hints=None) -> list[dict]:
     """Credit stated as sentences: 'In the X category, 3 semester hours in a and 3 ... in b.'"""
     rows = []
-    for i in (range(len(lines)) if hints is None else hints):
+    for i in range(len(lines)) if hints is None else hints:
         line = lines[i]
         if CREDIT_ROW.match(line):
             continue
@@ -345,8 +459,7 @@ def join_labels(lines: list[str]) -> list[str]:
     label = False
     for line in lines:
         is_label = len(line) < 40 and LABELS.match(line) is not None
-        if label and not is_label and not _section(line) and not CREDIT_ROW.match(line) \
-                and not LEVEL_ALONE.match(line):
+        if label and not is_label and not _section(line) and not CREDIT_ROW.match(line) and not LEVEL_ALONE.match(line):
             joined[-1] = f"{joined[-1].rstrip(':').strip()}: {line}"
             label = False
         else:
@@ -372,8 +485,14 @@ def name_or_none(text: str | None) -> str | None:
     name = " ".join(text.split())
     while SITE_SUFFIX.search(name):
         name = SITE_SUFFIX.sub("", name)
-    if not name or name.endswith(":") or _key(name) in NOT_A_NAME or LABELS.match(name) or len(name) > 300 \
-            or not any(ch.isalpha() for ch in name):
+    if (
+        not name
+        or name.endswith(":")
+        or _key(name) in NOT_A_NAME
+        or LABELS.match(name)
+        or len(name) > 300
+        or not any(ch.isalpha() for ch in name)
+    ):
         return None
     return name
 
@@ -397,8 +516,15 @@ class ExhibitReading:
             if TEMPLATE_ID.search(self.text) and TEMPLATE_PERIOD.search(self.text):
                 raise EmptyExhibitTemplate("empty exhibit template (its labels without values)")
             raise ExhibitParseError("not an exhibit page (no title, ACE ID, period or their labels)")
-        missing = [label for label, value in (("ACE ID", self.ace_id), ("title", self.title),
-                                              ("ACE Credit Recommendation Period", self.periods)) if not value]
+        missing = [
+            label
+            for label, value in (
+                ("ACE ID", self.ace_id),
+                ("title", self.title),
+                ("ACE Credit Recommendation Period", self.periods),
+            )
+            if not value
+        ]
         problems = ([f"exhibit without {', '.join(missing)}"] if missing else []) + self.problems
         if problems:
             raise ExhibitParseError("; ".join(problems))
@@ -410,15 +536,18 @@ class ExhibitReading:
 TEMPLATE_ID = re.compile(r"^(?:" + ID_LABEL + r")\s*:?$", re.I | re.M)
 TEMPLATE_PERIOD = re.compile(r"^(?:" + PERIOD_LABEL + r")\b", re.I | re.M)
 LOW_ID = re.compile(r"ace(?:\s*id|\s+exam\s+number)\b\s*[:|]?\s*\|?\s*:?\s*([a-z][a-z0-9]{1,9}-\d{3,5})\b")
-LOW_PERIODS = (re.compile(r"ace\s+credit\s+recommendation\s+period\b[ \t]*:?"),
-               re.compile(r"dates\s+offered\b[ \t]*:?"))
+LOW_PERIODS = (
+    re.compile(r"ace\s+credit\s+recommendation\s+period\b[ \t]*:?"),
+    re.compile(r"dates\s+offered\b[ \t]*:?"),
+)
 # The number ends the value ("Version: 2", "Version | 2", a drop-down's "Version 2: 10/1/2024 - ..."):
 # "Version 2 of the program ..." in a description is prose, not the label.
 LOW_VERSION = re.compile(r"version[ \t]*:?[ \t]*\|?[ \t]*(\d+)(?:\.0)?(?=[ \t]*(?:$|[|:]))", re.MULTILINE)
 VERSION_ALONE = re.compile(r"^Version[ \t]*:?[ \t]*(?:\|[ \t]*)?$", re.I | re.M)
 LEVEL_HINTS = ("division", "graduate", "vocational")
-TITLE_LINES = re.compile(r"^(?:(?:course|exhibit|exam)[ \t]+)?(?:title|name)[ \t]*[:|][ \t]*\|?[ \t]*(\S.*)$",
-                         re.I | re.M)
+TITLE_LINES = re.compile(
+    r"^(?:(?:course|exhibit|exam)[ \t]+)?(?:title|name)[ \t]*[:|][ \t]*\|?[ \t]*(\S.*)$", re.I | re.M
+)
 
 
 class _Lines:
@@ -454,7 +583,7 @@ class _Lines:
 
     def hints(self, start: int, stop: int) -> list[int]:
         """The lines in [start, stop) that name a credit level."""
-        return self.level_lines[bisect_left(self.level_lines, start):bisect_left(self.level_lines, stop)]
+        return self.level_lines[bisect_left(self.level_lines, start) : bisect_left(self.level_lines, stop)]
 
 
 def _read_id(page: _Lines, reading: ExhibitReading) -> None:
@@ -478,8 +607,12 @@ def _read_version(page: _Lines, reading: ExhibitReading) -> None:
 def _read_periods(page: _Lines, reading: ExhibitReading) -> None:
     """Each period label opens a block holding the credit rows that follow it."""
     lines = page.lines
-    found = sorted((m.start(), m.end()) for pattern in LOW_PERIODS for m in pattern.finditer(page.low)
-                   if page.after(m.start(), "|"))
+    found = sorted(
+        (m.start(), m.end())
+        for pattern in LOW_PERIODS
+        for m in pattern.finditer(page.low)
+        if page.after(m.start(), "|")
+    )
     starts = [(page.line_of(start), end - page.starts[page.line_of(start)]) for start, end in found]
     first = starts[0][0] if starts else len(lines)
     before = table_rows(lines, page.hints(0, first)) or sentence_rows(lines, page.hints(0, first))
@@ -489,14 +622,17 @@ def _read_periods(page: _Lines, reading: ExhibitReading) -> None:
     for n, (index, end) in enumerate(starts):
         stop = starts[n + 1][0] if n + 1 < len(starts) else len(lines)
         value = lines[index][end:]
-        block = [value] + lines[index + 1:stop]
+        block = [value] + lines[index + 1 : stop]
         hints = [i - index for i in page.hints(index, stop)]
         credits = _block_credits(block, hints, reading)
         reading.credits += credits
         dates = DATE_RANGE.search(value)
         if dates is None:
-            reading.problems.append("ACE Credit Recommendation Period without its dates"
-                                    if not ANY_DATE.search(value) else "a recommendation period without its end")
+            reading.problems.append(
+                "ACE Credit Recommendation Period without its dates"
+                if not ANY_DATE.search(value)
+                else "a recommendation period without its end"
+            )
             continue
         try:
             start, end_ = parse_date(dates.group(1)), parse_date(dates.group(2))
@@ -512,9 +648,13 @@ def _block_credits(block: list[str], hints: list[int], reading: ExhibitReading) 
     """The block's credit rows; a table and a sentence that disagree make the page unreadable."""
     rows, said = table_rows(block, hints), sentence_rows(block, hints)
     if rows and said and _row_key(rows) != _row_key(said):
-        reading.problems.append("the credit table and the credit sentence disagree ("
-                                + "; ".join(f"{r['level']} {r['hours']:g} {r['subject']}" for r in rows) + " vs "
-                                + "; ".join(f"{r['level']} {r['hours']:g} {r['subject']}" for r in said) + ")")
+        reading.problems.append(
+            "the credit table and the credit sentence disagree ("
+            + "; ".join(f"{r['level']} {r['hours']:g} {r['subject']}" for r in rows)
+            + " vs "
+            + "; ".join(f"{r['level']} {r['hours']:g} {r['subject']}" for r in said)
+            + ")"
+        )
     return rows or said
 
 
@@ -534,10 +674,12 @@ def _read_title(page: _Lines, headings: list[str], fallbacks) -> str | None:
 
 def _page_titles(root):
     """og:title, then the document <title>: where a browser shows a name the body does not."""
+
     def titles() -> list[str]:
         found = root.xpath("//meta[@property='og:title' or @name='og:title']/@content")
         title = root.find(".//title")
         return [*found, *([title.text_content()] if title is not None else [])]
+
     return titles
 
 
@@ -581,4 +723,3 @@ def parse_exhibit(markup: str | bytes) -> dict:
             return answer
         raise answer
     return read_exhibit(markup).record()
-

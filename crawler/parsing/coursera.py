@@ -41,8 +41,10 @@ def parse_api_page(body: bytes | str) -> ApiPage:
     if not isinstance(data.get("paging"), dict):
         raise ApiPageError("no 'paging' object (cannot tell whether this is the last page)")
     next_start = data["paging"].get("next")
-    return ApiPage([e for e in data["elements"] if isinstance(e, dict) and e.get("id")],
-                   str(next_start) if next_start not in (None, "") else None)
+    return ApiPage(
+        [e for e in data["elements"] if isinstance(e, dict) and e.get("id")],
+        str(next_start) if next_start not in (None, "") else None,
+    )
 
 
 def program_path(element: dict) -> str | None:
@@ -55,11 +57,11 @@ def program_path(element: dict) -> str | None:
 @dataclass(frozen=True)
 class PageClaim:
     title: str
-    ace_claim: str            # yes | no
+    ace_claim: str  # yes | no
     ace_credits: int | None
     claim_text: str | None
-    canonical: str = ""       # <link rel=canonical>, else og:url: what page the site says this is
-    partner: str = ""         # the "Offered by" names, ", "-joined
+    canonical: str = ""  # <link rel=canonical>, else og:url: what page the site says this is
+    partner: str = ""  # the "Offered by" names, ", "-joined
 
 
 PROGRAM_PATH = re.compile(r"^/(professional-certificates|specializations)/([a-z0-9][a-z0-9-]*)/?$")
@@ -99,7 +101,7 @@ def _split_page(body: bytes) -> tuple[bytes, list[bytes]]:
         if found is None:
             kept.append(body[pos:])
             break
-        kept.append(body[pos:found.start()])
+        kept.append(body[pos : found.start()])
         if found.group(1) is None:  # a comment runs to the first "-->" (or the end)
             end = body.find(b"-->", found.end())
             pos = len(body) if end < 0 else end + 3
@@ -115,7 +117,7 @@ def _split_page(body: bytes) -> tuple[bytes, list[bytes]]:
             attr = _TYPE_ATTR.search(body, found.end(), open_end)
             value = attr and next(v for v in attr.groups() if v is not None)
             if value == b"application/ld+json" and content_end > open_end + 1:
-                ld.append(body[open_end + 1:content_end])
+                ld.append(body[open_end + 1 : content_end])
         if close is None:
             pos = len(body)
             break
@@ -152,8 +154,10 @@ def _faq_answers(scripts: list[str]) -> list[str]:
                     answer = question.get("acceptedAnswer")
                     answer = answer.get("text", "") if isinstance(answer, dict) else ""
                     name = question.get("name", "")
-                    texts.append(f"{name if isinstance(name, str) else ''} "
-                                 f"{_answer_text(answer) if isinstance(answer, str) else ''}")
+                    texts.append(
+                        f"{name if isinstance(name, str) else ''} "
+                        f"{_answer_text(answer) if isinstance(answer, str) else ''}"
+                    )
     return texts
 
 
@@ -162,8 +166,12 @@ def _as_list(value) -> list:
 
 
 def _body_texts(selector: Selector) -> list[str]:
-    return [" ".join(t.split()) for t in selector.xpath(
-        "//body//*[not(self::script) and not(self::style)]/text()[contains(., 'ACE')]/..").xpath("string()").getall()]
+    return [
+        " ".join(t.split())
+        for t in selector.xpath("//body//*[not(self::script) and not(self::style)]/text()[contains(., 'ACE')]/..")
+        .xpath("string()")
+        .getall()
+    ]
 
 
 def _title(markup: bytes) -> str:
@@ -207,8 +215,7 @@ def parse_program_page(body: bytes | str) -> PageClaim:
     credits, text = find_claim(_faq_answers([s.decode("utf-8", "replace") for s in scripts]))
     if credits is None and b"ACE" in markup:  # body copy can only mention ACE if its bytes do
         credits, text = find_claim(_body_texts(_selector(markup)))
-    return PageClaim(title, "yes" if credits is not None else "no", credits, text,
-                     _canonical(markup), _partner(markup))
+    return PageClaim(title, "yes" if credits is not None else "no", credits, text, _canonical(markup), _partner(markup))
 
 
 def _canonical(markup: bytes) -> str:
@@ -225,8 +232,11 @@ def _partner(markup: bytes) -> str:
     """Who offers the program, as a reader sees it: the text after the "Offered by" heading."""
     if b"Offered by" not in markup:
         return ""
-    names = _selector(markup).xpath(
-        "//*[self::h2 or self::h3][normalize-space()='Offered by']/following-sibling::*[1]//text()").getall()
+    names = (
+        _selector(markup)
+        .xpath("//*[self::h2 or self::h3][normalize-space()='Offered by']/following-sibling::*[1]//text()")
+        .getall()
+    )
     text = " ".join(" ".join(names).split())
     return ", ".join(part.strip() for part in text.split(" and ") if part.strip())
 

@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 #: spider callback name -> parser kind
 CALLBACKS = {"parse_exhibit": b"a", "parse_program": b"c"}
 MEMO_MAX = 128
-_HEADER = struct.Struct("!cII")   # kind, offset in the shared ring (INLINE: the body follows), length
+_HEADER = struct.Struct("!cII")  # kind, offset in the shared ring (INLINE: the body follows), length
 _LENGTH = struct.Struct("!I")
 INLINE = 0xFFFFFFFF
 RING_SIZE = 8 << 20  # pages go through shared memory: one memcpy, not a socket's copies
@@ -65,7 +65,7 @@ def serve(fd: int, ring_fd: int = -1, ring_size: int = 0) -> None:
             if len(header) < _HEADER.size:
                 return
             kind, offset, length = _HEADER.unpack(header)
-            body = incoming.read(length) if offset == INLINE else ring[offset:offset + length]
+            body = incoming.read(length) if offset == INLINE else ring[offset : offset + length]
             try:
                 answer = pickle.dumps(_parse(kind, body), protocol=pickle.HIGHEST_PROTOCOL)
             except Exception as exc:  # an answer that cannot be pickled: the spider parses inline
@@ -97,7 +97,10 @@ class _Worker:
         ring_args = f"{ring_fd}, {RING_SIZE}" if ring_fd >= 0 else "-1, 0"
         self.process = subprocess.Popen(
             [sys.executable, "-c", f"from crawler.parsing.offload import serve; serve({child.fileno()}, {ring_args})"],
-            pass_fds=(child.fileno(),) + ((ring_fd,) if ring_fd >= 0 else ()), stdin=subprocess.DEVNULL, env=env)
+            pass_fds=(child.fileno(),) + ((ring_fd,) if ring_fd >= 0 else ()),
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
         child.close()
         if ring_fd >= 0:
             os.close(ring_fd)  # the mapping stays
@@ -150,7 +153,7 @@ class _Worker:
         if start is None:
             self._send(_HEADER.pack(kind, INLINE, len(body)), body)
         else:
-            self.ring[start:start + len(body)] = body
+            self.ring[start : start + len(body)] = body
             self._send(_HEADER.pack(kind, start, len(body)))
         return await future
 
@@ -212,7 +215,7 @@ class _Answers(asyncio.Protocol):
                 end = start + _LENGTH.size + length
                 if end > size:
                     break
-                self.worker.answered(pickle.loads(buffer[start + _LENGTH.size:end]))
+                self.worker.answered(pickle.loads(buffer[start + _LENGTH.size : end]))
                 start = end
         except Exception as exc:  # an answer that cannot be read: stop using the worker
             self.worker.gone(exc)
@@ -271,8 +274,7 @@ class ParseAheadMiddleware:
 
     async def process_response(self, request, response):
         kind = CALLBACKS.get(getattr(request.callback, "__name__", ""))
-        if kind is None or not self.enabled or _worker is None or _worker.broken \
-                or not 200 <= response.status < 300:
+        if kind is None or not self.enabled or _worker is None or _worker.broken or not 200 <= response.status < 300:
             return response
         body = response.body
         try:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-GENERIC_NAMES = frozenset({"", "organization", "organizations", "national guide", "course", "error",
-                           "page not found", "not found"})
+GENERIC_NAMES = frozenset(
+    {"", "organization", "organizations", "national guide", "course", "error", "page not found", "not found"}
+)
 SITE_SUFFIX = re.compile(r"\s+[-|–—]\s+(?:(?:the\s+)?ace\s+)?national\s+guide\s*$", re.IGNORECASE)
 
 

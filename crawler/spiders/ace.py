@@ -123,12 +123,15 @@ class AceSpider(RenderFallback, scrapy.Spider):
         if not self.organizations and not self.configured_exhibits:
             self.logger.error("no ACE organizations or exhibits configured")
             self.crawler.stats.inc_value("acewatch/request_errors")
-            add_note(self.crawler.stats, "no_targets",
-                     f"no [ace] organizations or exhibits configured: {HOW_TO_FIND}")
+            add_note(self.crawler.stats, "no_targets", f"no [ace] organizations or exhibits configured: {HOW_TO_FIND}")
         for oid in self.organizations:
-            yield self.page_request(self.base_url + ORGANIZATION_PATH.format(oid=oid), "organization",
-                                    callback=self.parse_organization, errback=self.organization_failed,
-                                    cb_kwargs={"oid": oid})
+            yield self.page_request(
+                self.base_url + ORGANIZATION_PATH.format(oid=oid),
+                "organization",
+                callback=self.parse_organization,
+                errback=self.organization_failed,
+                cb_kwargs={"oid": oid},
+            )
 
     def organization_failed(self, failure):
         self.listings_read = False
@@ -162,14 +165,24 @@ class AceSpider(RenderFallback, scrapy.Spider):
     def organization_not_listed(self, response, oid: str, name: str) -> None:
         """An organization page without a course list: say which one, never a silent zero."""
         self.logger.warning("organization page lists no exhibits: %s", response.url)
-        message = (f"organization {name} ({oid}) lists no courses on the National Guide" if name
-                   else f"organization {oid} not found on the National Guide")
-        add_note(self.crawler.stats, "organization_not_found", f"{message}: check [ace] organizations",
-                 oid=oid, name=name, url=response.url)
+        message = (
+            f"organization {name} ({oid}) lists no courses on the National Guide"
+            if name
+            else f"organization {oid} not found on the National Guide"
+        )
+        add_note(
+            self.crawler.stats,
+            "organization_not_found",
+            f"{message}: check [ace] organizations",
+            oid=oid,
+            name=name,
+            url=response.url,
+        )
 
     def exhibit_request(self, url: str, cid: str) -> scrapy.Request:
-        return self.page_request(url, "exhibit", callback=self.parse_exhibit, errback=self.exhibit_failed,
-                                 cb_kwargs={"cid": cid})
+        return self.page_request(
+            url, "exhibit", callback=self.parse_exhibit, errback=self.exhibit_failed, cb_kwargs={"cid": cid}
+        )
 
     def follow_versions(self, response):
         """Requests for the other versions the page's version drop-down lists: same site, each cid once."""
@@ -206,8 +219,9 @@ class AceSpider(RenderFallback, scrapy.Spider):
         yield AceExhibitItem(cid=cid, url=response.url, organization=organization_of(response.url), **fields)
 
     def unknown_item(self, cid: str, url: str, problem: str) -> AceExhibitItem:
-        return AceExhibitItem(cid=cid, url=url, organization=organization_of(url), parse_status="unknown",
-                              problem=problem)
+        return AceExhibitItem(
+            cid=cid, url=url, organization=organization_of(url), parse_status="unknown", problem=problem
+        )
 
     def exhibit_failed(self, failure):
         self.request_failed(failure)
@@ -224,8 +238,11 @@ class AceSpider(RenderFallback, scrapy.Spider):
         if self.rechecked:
             return
         self.rechecked = True
-        missing = [(url, exhibit_cid(url)) for url in [*self.known_exhibits, *self.configured_exhibits.values()]
-                   if exhibit_cid(url) not in self.seen]
+        missing = [
+            (url, exhibit_cid(url))
+            for url in [*self.known_exhibits, *self.configured_exhibits.values()]
+            if exhibit_cid(url) not in self.seen
+        ]
         for url, cid in missing:
             if cid and same_site(url, self.base_url):
                 self.seen.add(cid)
@@ -236,16 +253,27 @@ class AceSpider(RenderFallback, scrapy.Spider):
     def recheck_request(self, url: str, cid: str, moves: int = 0) -> scrapy.Request:
         """The exhibit's own URL, its 404/410/3xx answers handled here (they are the evidence)."""
         meta = {"handle_httpstatus_list": HANDLED_STATUSES, "dont_redirect": True}
-        return self.page_request(url, "exhibit", callback=self.parse_rechecked, errback=self.recheck_failed,
-                                 dont_filter=True, meta=meta, cb_kwargs={"cid": cid, "moves": moves})
+        return self.page_request(
+            url,
+            "exhibit",
+            callback=self.parse_rechecked,
+            errback=self.recheck_failed,
+            dont_filter=True,
+            meta=meta,
+            cb_kwargs={"cid": cid, "moves": moves},
+        )
 
     def parse_rechecked(self, response, cid: str, moves: int):
         self.count_rendered(response, "exhibit")
         location = ""
         if response.status in REDIRECT_STATUSES:
             location = urljoin(response.url, response.headers.get("Location", b"").decode("latin-1"))
-        answer = Answer(response.status, page=page_kind(response.body) if response.status == 200 else None,
-                        redirect_cid=exhibit_cid(location) if location else None, location=location)
+        answer = Answer(
+            response.status,
+            page=page_kind(response.body) if response.status == 200 else None,
+            redirect_cid=exhibit_cid(location) if location else None,
+            location=location,
+        )
         evidence = judge(answer, cid)
         if answer.page in SCRIPT_FILLABLE:  # gone by its content, which a script may fill in: rendered first
             again = self.render_again(response, "exhibit")
@@ -263,8 +291,7 @@ class AceSpider(RenderFallback, scrapy.Spider):
 
     def recheck_failed(self, failure):
         request = failure.request
-        answer = Answer(getattr(getattr(failure.value, "response", None), "status", 0),
-                        failure=failure_reason(failure))
+        answer = Answer(getattr(getattr(failure.value, "response", None), "status", 0), failure=failure_reason(failure))
         yield from self.conclude_recheck(request.cb_kwargs["cid"], request.url, judge(answer, request.cb_kwargs["cid"]))
 
     def conclude_recheck(self, cid: str, url: str, evidence: Evidence):
@@ -290,9 +317,13 @@ class AceSpider(RenderFallback, scrapy.Spider):
     def configured_exhibit_gone(self, cid: str, url: str, reason: str) -> None:
         """An exhibit of [ace] exhibits that is gone: the operator should know."""
         if cid in self.configured_exhibits:
-            add_note(self.crawler.stats, "exhibit_not_found",
-                     f"exhibit {cid} not found on the National Guide ({reason}): check [ace] exhibits",
-                     cid=cid, url=url)
+            add_note(
+                self.crawler.stats,
+                "exhibit_not_found",
+                f"exhibit {cid} not found on the National Guide ({reason}): check [ace] exhibits",
+                cid=cid,
+                url=url,
+            )
 
 
 #: Recheck answers that are gone-evidence by their content alone: a script may still fill them in.

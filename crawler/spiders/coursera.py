@@ -72,16 +72,22 @@ class CourseraSpider(scrapy.Spider):
 
     def api_request(self, start: str) -> scrapy.Request:
         self.api_starts.add(start)
-        return scrapy.Request(self.api_page_url(start), callback=self.parse_api, errback=self.api_failed,
-                              cb_kwargs={"start": start})
+        return scrapy.Request(
+            self.api_page_url(start), callback=self.parse_api, errback=self.api_failed, cb_kwargs={"start": start}
+        )
 
     async def start(self):
         """robots.txt first: it declares the sitemaps and says whether the API may be read."""
         if self.discovery not in DISCOVERY:
             raise CloseSpider(f"[coursera] discovery = {self.discovery!r}: expected one of {', '.join(DISCOVERY)}")
         host = self.site_url if self.discovery == "sitemap" else _origin(self.api_url)
-        yield scrapy.Request(host + "/robots.txt", callback=self.parse_robots, errback=self.robots_failed,
-                             dont_filter=True, meta={"dont_obey_robotstxt": True})
+        yield scrapy.Request(
+            host + "/robots.txt",
+            callback=self.parse_robots,
+            errback=self.robots_failed,
+            dont_filter=True,
+            meta={"dont_obey_robotstxt": True},
+        )
 
     def parse_robots(self, response):
         self._robots_lines = response.text.splitlines() if response.status == 200 else []
@@ -100,13 +106,19 @@ class CourseraSpider(scrapy.Spider):
         for index in indexes:
             if not robots.can_fetch(index, agent):
                 self.forbidden(response.url, index, 'set [coursera] discovery = "api" if a host permits the API')
-            yield scrapy.Request(index, callback=self.parse_sitemap, errback=self.index_failed,
-                                 dont_filter=True, cb_kwargs={"index": True})
+            yield scrapy.Request(
+                index,
+                callback=self.parse_sitemap,
+                errback=self.index_failed,
+                dont_filter=True,
+                cb_kwargs={"index": True},
+            )
 
     def forbidden(self, robots_url: str, url: str, change: str):
         """robots.txt forbids what this discovery needs: one line naming the rule and the setting."""
-        raise CloseSpider(f"robots.txt forbids it: {robots_url} has '{_rule(robots_url, url, self)}' for {url}; "
-                          f"{change}")
+        raise CloseSpider(
+            f"robots.txt forbids it: {robots_url} has '{_rule(robots_url, url, self)}' for {url}; {change}"
+        )
 
     def robots_failed(self, failure):
         self.incomplete(f"robots.txt unreadable ({failure_reason(failure)}): {failure.request.url}")
@@ -127,8 +139,9 @@ class CourseraSpider(scrapy.Spider):
             self.indexes_read += 1
         if sitemap.type == "sitemapindex":
             for entry in sitemap:
-                yield scrapy.Request(entry["loc"], callback=self.parse_sitemap, errback=self.sitemap_failed,
-                                     dont_filter=True)
+                yield scrapy.Request(
+                    entry["loc"], callback=self.parse_sitemap, errback=self.sitemap_failed, dont_filter=True
+                )
             return
         yield from self.program_requests_from(list(sitemap))
 
@@ -146,8 +159,13 @@ class CourseraSpider(scrapy.Spider):
             self.program_paths.add(path)
             variant, slug = program_key(path)
             item = CourseraProgramItem(program_id=path, slug=slug, url=self.site_url + path, variant=variant)
-            yield scrapy.Request(item.url, callback=self.parse_program, errback=self.program_failed,
-                                 cb_kwargs={"item": item}, meta={"lastmod": entry.get("lastmod", "")})
+            yield scrapy.Request(
+                item.url,
+                callback=self.parse_program,
+                errback=self.program_failed,
+                cb_kwargs={"item": item},
+                meta={"lastmod": entry.get("lastmod", "")},
+            )
 
     def index_failed(self, failure):
         self.sitemap_problem(failure.request.url, failure_reason(failure), index=True)
@@ -195,13 +213,16 @@ class CourseraSpider(scrapy.Spider):
         if not unknown:
             yield from self.program_requests(elements)
             return
-        batches = [unknown[n:n + PARTNER_BATCH] for n in range(0, len(unknown), PARTNER_BATCH)]
+        batches = [unknown[n : n + PARTNER_BATCH] for n in range(0, len(unknown), PARTNER_BATCH)]
         # The page's programs wait for every batch, whatever order the answers come in.
         waiting = {"batches": len(batches), "elements": elements, "missing": set()}
         for batch in batches:
-            yield scrapy.Request(f"{self.api_url}partners.v1?ids={','.join(batch)}&fields=name,shortName",
-                                 callback=self.parse_partners, errback=self.partners_failed,
-                                 cb_kwargs={"waiting": waiting, "batch": batch})
+            yield scrapy.Request(
+                f"{self.api_url}partners.v1?ids={','.join(batch)}&fields=name,shortName",
+                callback=self.parse_partners,
+                errback=self.partners_failed,
+                cb_kwargs={"waiting": waiting, "batch": batch},
+            )
 
     def new_elements(self, elements: list[dict], start: str) -> list[dict]:
         """This page's programs, each once, with their fields as text; repeats of earlier pages end the crawl."""
@@ -215,12 +236,18 @@ class CourseraSpider(scrapy.Spider):
                 repeated += 1
                 continue
             partner_ids = element.get("partnerIds")
-            fresh[key] = {**{field: _text(element.get(field)) for field in ("slug", "name", "productVariant")},
-                          "id": key, "partnerIds": [str(p) for p in partner_ids if isinstance(p, (str, int))]
-                          if isinstance(partner_ids, list) else []}
+            fresh[key] = {
+                **{field: _text(element.get(field)) for field in ("slug", "name", "productVariant")},
+                "id": key,
+                "partnerIds": [str(p) for p in partner_ids if isinstance(p, (str, int))]
+                if isinstance(partner_ids, list)
+                else [],
+            }
         if repeated:
-            self.incomplete(f"the API page at start={start} repeats {repeated} program(s) of earlier pages "
-                            "(offset paging shifted, so others may have been skipped)")
+            self.incomplete(
+                f"the API page at start={start} repeats {repeated} program(s) of earlier pages "
+                "(offset paging shifted, so others may have been skipped)"
+            )
         self.programs_seen.update(fresh)
         return list(fresh.values())
 
@@ -249,17 +276,23 @@ class CourseraSpider(scrapy.Spider):
         for element in elements:
             path = program_path(element)
             item = CourseraProgramItem(
-                program_id=path or element["id"], slug=element["slug"], url=self.site_url + (path or ""),
-                variant=element["productVariant"], api_name=element["name"], title=element["name"],
-                partner=", ".join(self.partners.get(p, "") for p in element["partnerIds"]).strip(", "))
+                program_id=path or element["id"],
+                slug=element["slug"],
+                url=self.site_url + (path or ""),
+                variant=element["productVariant"],
+                api_name=element["name"],
+                title=element["name"],
+                partner=", ".join(self.partners.get(p, "") for p in element["partnerIds"]).strip(", "),
+            )
             if path is None:
                 yield self.unknown(item, "API element without slug or known productVariant")
                 continue
             if missing_partners.intersection(element["partnerIds"]):
                 yield self.unknown(item, "partner names could not be read (partners.v1 failed)")
                 continue
-            yield scrapy.Request(item.url, callback=self.parse_program, errback=self.program_failed,
-                                 cb_kwargs={"item": item})
+            yield scrapy.Request(
+                item.url, callback=self.parse_program, errback=self.program_failed, cb_kwargs={"item": item}
+            )
 
     def parse_program(self, response, item: CourseraProgramItem):
         try:
@@ -273,7 +306,11 @@ class CourseraSpider(scrapy.Spider):
             yield self.unknown(item, problem)
             return
         item.title, item.ace_claim, item.ace_credits, item.claim_text = (
-            claim.title, claim.ace_claim, claim.ace_credits, claim.claim_text)
+            claim.title,
+            claim.ace_claim,
+            claim.ace_credits,
+            claim.claim_text,
+        )
         item.partner = item.partner or claim.partner
         yield item
 
@@ -315,8 +352,15 @@ def _origin(url: str) -> str:
 def _rule(robots_url: str, url: str, spider) -> str:
     """The Disallow line that matches `url` (longest prefix), for the one-line failure."""
     path = urlsplit(url).path
-    return max((line.strip() for line in getattr(spider, "_robots_lines", []) if line.lower().startswith("disallow:")
-                and path.startswith(line.split(":", 1)[1].strip() or "\0")), key=len, default="Disallow")
+    return max(
+        (
+            line.strip()
+            for line in getattr(spider, "_robots_lines", [])
+            if line.lower().startswith("disallow:") and path.startswith(line.split(":", 1)[1].strip() or "\0")
+        ),
+        key=len,
+        default="Disallow",
+    )
 
 
 _DOCUMENT_END = re.compile(rb"</(?:[\w-]+:)?(?:urlset|sitemapindex)>\s*$")

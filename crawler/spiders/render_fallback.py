@@ -42,24 +42,42 @@ class RenderFallback:
         super().update_settings(settings)
         executable = chromium_path(settings.get("ACEWATCH_CHROMIUM") or "")
         if settings.get("ACEWATCH_RENDER", "never") != "never" and executable:
-            settings.setdict(playwright_settings(executable, settings.getfloat("ACEWATCH_RENDER_TIMEOUT", 60.0),
-                                                 settings.getint("ACEWATCH_RENDER_CONCURRENCY", 2)), priority="spider")
+            settings.setdict(
+                playwright_settings(
+                    executable,
+                    settings.getfloat("ACEWATCH_RENDER_TIMEOUT", 60.0),
+                    settings.getint("ACEWATCH_RENDER_CONCURRENCY", 2),
+                ),
+                priority="spider",
+            )
 
     def setup_render(self, crawler) -> None:
         settings = crawler.settings
         self.render = settings.get("ACEWATCH_RENDER", "never")
         self.render_timeout = settings.getfloat("ACEWATCH_RENDER_TIMEOUT", 60.0)
-        self.script_evidence = {"organization pages without their course list": 0,
-                                "exhibits with labels but no values": 0}
+        self.script_evidence = {
+            "organization pages without their course list": 0,
+            "exhibits with labels but no values": 0,
+        }
         self.rendered_pages = {"organization": 0, "exhibit": 0}
         AGENT[0] = settings.get("USER_AGENT") or "*"
         crawler.signals.connect(remember_robots, signal=signals.robots_parsed)
         if self.render != "never" and not chromium_path(settings.get("ACEWATCH_CHROMIUM") or ""):
-            # In auto this needs acting on only once a page lacks its values (the script_filled note says so).
-            add_note(crawler.stats, "no_browser", f"[crawl] render = \"{self.render}\" but no Chromium was found "
-                     "(apt-get install chromium, or set [crawl] chromium): nothing is rendered",
-                     attention=self.render == "always")
-            self.render = "never"
+            wanted, self.render = self.render, "never"
+            # Stats exist only once the crawl starts (Scrapy 2.13+), so the note waits for spider_opened.
+            crawler.signals.connect(
+                lambda spider: self.note_no_browser(wanted), signal=signals.spider_opened, weak=False
+            )
+
+    def note_no_browser(self, wanted: str) -> None:
+        # In auto this needs acting on only once a page lacks its values (the script_filled note says so).
+        add_note(
+            self.crawler.stats,
+            "no_browser",
+            f'[crawl] render = "{wanted}" but no Chromium was found '
+            "(apt-get install chromium, or set [crawl] chromium): nothing is rendered",
+            attention=wanted == "always",
+        )
 
     def page_request(self, url: str, kind: str, **kwargs) -> scrapy.Request:
         """A request for an organization page or an exhibit (`kind`); rendered from the start in `always`."""
@@ -80,9 +98,14 @@ class RenderFallback:
         self.rendered_pages[kind] += 1
         total = sum(self.rendered_pages.values())
         self.crawler.stats.set_value("acewatch/rendered_pages", total)
-        set_note(self.crawler.stats, "rendered", f"{total} page{'s' * (total != 1)} rendered in headless Chromium "
-                 f"({self.rendered_pages['organization']} organization pages, {self.rendered_pages['exhibit']} exhibits)",
-                 attention=False, count=total)
+        set_note(
+            self.crawler.stats,
+            "rendered",
+            f"{total} page{'s' * (total != 1)} rendered in headless Chromium "
+            f"({self.rendered_pages['organization']} organization pages, {self.rendered_pages['exhibit']} exhibits)",
+            attention=False,
+            count=total,
+        )
 
     def template_is_evidence(self) -> bool:
         """Whether a template may be script-filled: never rendered, and the site showed shells this crawl."""

@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -48,9 +48,9 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlmodel import SQLModel
 
+from acewatch.config import Config
+from acewatch.cycle import run_cycle
 from fixtures.server import FixtureSite
-from monitor.config import Config
-from monitor.cycle import run_cycle
 from store.cycles import cycle_events
 from store.database import open_engine
 from tests.support import EXPECTED_CHANGES, ROOT, site_config
@@ -59,17 +59,21 @@ from tests.support import EXPECTED_CHANGES, ROOT, site_config
 
 CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 #: (type, subject_key) of every event the five day-2 changes must produce, once each.
-EXPECTED_EVENTS = frozenset({
-    ("gained_ace", CHANGE["gained_ace"]["cid"]),
-    ("lost_ace", CHANGE["lost_ace"]["cid"]),
-    ("lost_ace", CHANGE["recommendation_ended"]["cid"]),
-    ("credits_changed", CHANGE["credits_changed"]["cid"]),
-    ("renamed", CHANGE["renamed"]["coursera_path"]),
-    ("name_mismatch", CHANGE["renamed"]["coursera_path"]),
-    # Four page claims stand differently against the guide (tests/test_claims_e2e.py).
-    *[("claim_changed", CHANGE[change]["coursera_path"])
-      for change in ("gained_ace", "lost_ace", "renamed", "recommendation_ended")],
-})
+EXPECTED_EVENTS = frozenset(
+    {
+        ("gained_ace", CHANGE["gained_ace"]["cid"]),
+        ("lost_ace", CHANGE["lost_ace"]["cid"]),
+        ("lost_ace", CHANGE["recommendation_ended"]["cid"]),
+        ("credits_changed", CHANGE["credits_changed"]["cid"]),
+        ("renamed", CHANGE["renamed"]["coursera_path"]),
+        ("name_mismatch", CHANGE["renamed"]["coursera_path"]),
+        # Four page claims stand differently against the guide (tests/test_claims_e2e.py).
+        *[
+            ("claim_changed", CHANGE[change]["coursera_path"])
+            for change in ("gained_ace", "lost_ace", "renamed", "recommendation_ended")
+        ],
+    }
+)
 HEALTH_EVENTS = {"source_unhealthy", "source_recovered"}
 STATUS_EVENTS = {"gained_ace", "lost_ace", "credits_changed"}
 
@@ -84,7 +88,7 @@ PROGRAM_PAGES = r"^/(professional-certificates|specializations)/"
 CERTIFICATES_SITEMAP = r"^/sitemap~www~certificates\.xml$"  # a sub-sitemap that lists program pages
 NOT_ROBOTS = r"^/(?!robots\.txt)"
 CID = {cid: rf"(?i)course\.aspx\?.*cid={cid}" for cid in [c["cid"] for c in EXPECTED_CHANGES]}
-STABLE_CID = "a11823ac-d7c4-ea11-a812-000d3a33232a"   # GOOG-0009, unchanged on day 2
+STABLE_CID = "a11823ac-d7c4-ea11-a812-000d3a33232a"  # GOOG-0009, unchanged on day 2
 CID[STABLE_CID] = rf"(?i)course\.aspx\?.*cid={STABLE_CID}"
 
 #: Short timeouts and one retry keep a faulted crawl to a few seconds.
@@ -108,56 +112,117 @@ def _site(path: str, kind: str, **options) -> dict:
 #: One scenario per fault kind, each faulting the ACE host and the Coursera hosts at once,
 #: per path (count-limited or seeded-random), then two fully random seeded mixes.
 FAULT_SCENARIOS: dict[str, list[dict]] = {
-    "status:500": [_ace(EXHIBITS, "status:500", rate=0.3, seed=1),
-                   _site(PROGRAM_PAGES, "status:500", rate=0.3, seed=1)],
-    "status:503 x3 (retried)": [_ace(ORGANIZATIONS, "status:503", count=3),
-                                _ace(EXHIBITS, "status:503", count=3),
-                                _api(API_PAGES, "status:503", count=1),
-                                _site(PROGRAM_PAGES, "status:503", count=3)],
-    "status:404": [_ace(EXHIBITS, "status:404", rate=0.2, seed=2),
-                   _site(PROGRAM_PAGES, "status:404", rate=0.2, seed=2)],
-    "429 x4 (retried)": [_ace(EXHIBITS, "429", count=4), _api(API_PAGES, "429", count=1),
-                         _site(PROGRAM_PAGES, "429", count=4)],
-    "timeout": [_ace(EXHIBITS, "timeout", rate=0.25, seed=3, seconds=SLOW),
-                _site(PROGRAM_PAGES, "timeout", rate=0.1, seed=3, seconds=SLOW)],
-    "reset": [_ace(EXHIBITS, "reset", rate=0.3, seed=4), _api(API_PAGES, "reset", count=1),
-              _site(PROGRAM_PAGES, "reset", rate=0.1, seed=4)],
-    "truncate": [_ace(EXHIBITS, "truncate", rate=0.3, seed=5), _api(API_PAGE_2, "truncate", count=1),
-                 _site(PROGRAM_PAGES, "truncate", rate=0.1, seed=5)],
-    "empty": [_ace(ORGANIZATIONS, "empty", rate=0.3, seed=6), _ace(EXHIBITS, "empty", rate=0.3, seed=6),
-              _api(API_PAGE_2, "empty"), _site(PROGRAM_PAGES, "empty", rate=0.1, seed=6)],
-    "redirect_loop": [_ace(CID[CHANGE["lost_ace"]["cid"]], "redirect_loop"), _ace(CID[STABLE_CID], "redirect_loop"),
-                      _ace(EXHIBITS, "redirect_loop", rate=0.15, seed=7), _api(API_PAGE_2, "redirect_loop"),
-                      _site(PROGRAM_PAGES, "redirect_loop", rate=0.03, seed=7)],
-    "invalid_json": [_api(API_PAGE_2, "invalid_json"), _api(PARTNERS, "invalid_json", count=1),
-                     _ace(EXHIBITS, "invalid_json", rate=0.3, seed=8),
-                     _site(PROGRAM_PAGES, "invalid_json", rate=0.1, seed=8)],
-    "layout_changed": [_ace(EXHIBITS, "layout_changed"), _ace(ORGANIZATIONS, "layout_changed"),
-                       _site(PROGRAM_PAGES, "layout_changed")],
+    "status:500": [
+        _ace(EXHIBITS, "status:500", rate=0.3, seed=1),
+        _site(PROGRAM_PAGES, "status:500", rate=0.3, seed=1),
+    ],
+    "status:503 x3 (retried)": [
+        _ace(ORGANIZATIONS, "status:503", count=3),
+        _ace(EXHIBITS, "status:503", count=3),
+        _api(API_PAGES, "status:503", count=1),
+        _site(PROGRAM_PAGES, "status:503", count=3),
+    ],
+    "status:404": [
+        _ace(EXHIBITS, "status:404", rate=0.2, seed=2),
+        _site(PROGRAM_PAGES, "status:404", rate=0.2, seed=2),
+    ],
+    "429 x4 (retried)": [
+        _ace(EXHIBITS, "429", count=4),
+        _api(API_PAGES, "429", count=1),
+        _site(PROGRAM_PAGES, "429", count=4),
+    ],
+    "timeout": [
+        _ace(EXHIBITS, "timeout", rate=0.25, seed=3, seconds=SLOW),
+        _site(PROGRAM_PAGES, "timeout", rate=0.1, seed=3, seconds=SLOW),
+    ],
+    "reset": [
+        _ace(EXHIBITS, "reset", rate=0.3, seed=4),
+        _api(API_PAGES, "reset", count=1),
+        _site(PROGRAM_PAGES, "reset", rate=0.1, seed=4),
+    ],
+    "truncate": [
+        _ace(EXHIBITS, "truncate", rate=0.3, seed=5),
+        _api(API_PAGE_2, "truncate", count=1),
+        _site(PROGRAM_PAGES, "truncate", rate=0.1, seed=5),
+    ],
+    "empty": [
+        _ace(ORGANIZATIONS, "empty", rate=0.3, seed=6),
+        _ace(EXHIBITS, "empty", rate=0.3, seed=6),
+        _api(API_PAGE_2, "empty"),
+        _site(PROGRAM_PAGES, "empty", rate=0.1, seed=6),
+    ],
+    "redirect_loop": [
+        _ace(CID[CHANGE["lost_ace"]["cid"]], "redirect_loop"),
+        _ace(CID[STABLE_CID], "redirect_loop"),
+        _ace(EXHIBITS, "redirect_loop", rate=0.15, seed=7),
+        _api(API_PAGE_2, "redirect_loop"),
+        _site(PROGRAM_PAGES, "redirect_loop", rate=0.03, seed=7),
+    ],
+    "invalid_json": [
+        _api(API_PAGE_2, "invalid_json"),
+        _api(PARTNERS, "invalid_json", count=1),
+        _ace(EXHIBITS, "invalid_json", rate=0.3, seed=8),
+        _site(PROGRAM_PAGES, "invalid_json", rate=0.1, seed=8),
+    ],
+    "layout_changed": [
+        _ace(EXHIBITS, "layout_changed"),
+        _ace(ORGANIZATIONS, "layout_changed"),
+        _site(PROGRAM_PAGES, "layout_changed"),
+    ],
     # The listing cut short: the API's paging gone, or (sitemap discovery) a sub-sitemap cut in half.
     "missing_paging": [_api(API_PAGE_2, "missing_paging"), _site(CERTIFICATES_SITEMAP, "invalid_json")],
     "duplicate_records": [_ace(ORGANIZATIONS, "duplicate_records"), _api(API_PAGES, "duplicate_records")],
     "reorder_records": [_ace(ORGANIZATIONS, "reorder_records", seed=9), _api(API_PAGES, "reorder_records", seed=9)],
-    "huge": [_ace(EXHIBITS, "huge", rate=0.2, seed=10, size=1_500_000),
-             _api(API_PAGES, "huge", count=1, size=1_500_000),
-             _site(PROGRAM_PAGES, "huge", rate=0.03, seed=10, size=1_500_000)],
+    "huge": [
+        _ace(EXHIBITS, "huge", rate=0.2, seed=10, size=1_500_000),
+        _api(API_PAGES, "huge", count=1, size=1_500_000),
+        _site(PROGRAM_PAGES, "huge", rate=0.03, seed=10, size=1_500_000),
+    ],
 }
 ROBOTS = r"^/robots\.txt$"
 FAULT_SCENARIOS["robots.txt disallows pages"] = [
-    _ace(ROBOTS, "robots:/National-Guide/Pages/Course.aspx"), _site(ROBOTS, "robots:/professional-certificates/")]
+    _ace(ROBOTS, "robots:/National-Guide/Pages/Course.aspx"),
+    _site(ROBOTS, "robots:/professional-certificates/"),
+]
 #: What the fixture's own robots.txt files disallow (fixtures/site.py), by role.
-DEFAULT_DISALLOWED = {"ace": ("/_layouts/", "/_vti_bin/", "/_catalogs/", "/Lists/", "/Search/"),
-                      "coursera_site": ("/api/", "/admin/")}
-ALL_KINDS = ["status:500", "status:503", "status:404", "429", "timeout", "reset", "truncate", "empty",
-             "redirect_loop", "invalid_json", "layout_changed", "missing_paging", "duplicate_records",
-             "reorder_records", "huge"]
+DEFAULT_DISALLOWED = {
+    "ace": ("/_layouts/", "/_vti_bin/", "/_catalogs/", "/Lists/", "/Search/"),
+    "coursera_site": ("/api/", "/admin/"),
+}
+ALL_KINDS = [
+    "status:500",
+    "status:503",
+    "status:404",
+    "429",
+    "timeout",
+    "reset",
+    "truncate",
+    "empty",
+    "redirect_loop",
+    "invalid_json",
+    "layout_changed",
+    "missing_paging",
+    "duplicate_records",
+    "reorder_records",
+    "huge",
+]
 for _seed in (11, 12):
     FAULT_SCENARIOS[f"random mix, seed {_seed}"] = [
-        {"role": role, "path": NOT_ROBOTS, "kind": ALL_KINDS, "rate": 0.1, "seed": _seed, "seconds": SLOW,
-         "size": 1_000_000} for role in ("ace", "coursera_api", "coursera_site")]
+        {
+            "role": role,
+            "path": NOT_ROBOTS,
+            "kind": ALL_KINDS,
+            "rate": 0.1,
+            "seed": _seed,
+            "seconds": SLOW,
+            "size": 1_000_000,
+        }
+        for role in ("ace", "coursera_api", "coursera_site")
+    ]
 
 
 # --------------------------------------------------------------------------- the alert channel
+
 
 class Hook:
     """A webhook listener (Apprise `json://`): records each POST when it arrives, by path.
@@ -221,12 +286,13 @@ class Hook:
 
 # --------------------------------------------------------------------------- environment
 
+
 @dataclass
 class Env:
     site: FixtureSite
     hook: Hook
     workdir: Path
-    baseline: Path          # SQLite file with the healthy day-1 cycle
+    baseline: Path  # SQLite file with the healthy day-1 cycle
 
     def config(self, db_url: str, channel: str, **crawl) -> Config:
         crawl = {"download_timeout": DOWNLOAD_TIMEOUT, "retry_times": RETRY_TIMES, **crawl}
@@ -267,6 +333,7 @@ def copy_baseline(env: Env, name: str) -> str:
 
 # --------------------------------------------------------------------------- store comparison
 
+
 def table_rows(engine: Engine) -> dict[str, dict[tuple, dict]]:
     """Every row of every acewatch table, keyed by primary key, as plain comparable dicts."""
     rows: dict[str, dict[tuple, dict]] = {}
@@ -306,6 +373,7 @@ def rows_changed(before: dict, after: dict, skip: tuple[str, ...] = ("run_lock",
 
 # --------------------------------------------------------------------------- judging events
 
+
 def judge_events(events: list[dict]) -> tuple[list[str], list[str]]:
     """(false events, missed real changes) over all day-2 cycles of a scenario."""
     seen: dict[tuple[str, str], int] = {}
@@ -316,8 +384,9 @@ def judge_events(events: list[dict]) -> tuple[list[str], list[str]]:
             continue
         seen[key] = seen.get(key, 0) + 1
         if key not in EXPECTED_EVENTS:
-            false.append(f"{event['type']} {event['subject_key']} "
-                         f"({event['subject']}: {event['old']} -> {event['new']})")
+            false.append(
+                f"{event['type']} {event['subject_key']} ({event['subject']}: {event['old']} -> {event['new']})"
+            )
         elif seen[key] == 2:
             false.append(f"{event['type']} {event['subject_key']} reported twice")
     missed = sorted(f"{t} {k}" for t, k in EXPECTED_EVENTS - set(seen))
@@ -355,8 +424,11 @@ def disallowed_requests(requests: list[tuple], rules: list[dict]) -> list[str]:
         for kind in kinds:
             if kind.startswith("robots:"):
                 prefixes[rule["role"]] = [kind.partition(":")[2]]  # the served file replaces the usual one
-    return [f"{role} {path}" for role, _method, path, _status in requests
-            if any(path.startswith(prefix) for prefix in prefixes.get(role, ()))]
+    return [
+        f"{role} {path}"
+        for role, _method, path, _status in requests
+        if any(path.startswith(prefix) for prefix in prefixes.get(role, ()))
+    ]
 
 
 def run_state(run) -> str:
@@ -368,20 +440,20 @@ def run_state(run) -> str:
 @dataclass
 class Outcome:
     name: str
-    runs: int = 0                                   # crawl runs tried (both sources, every cycle)
+    runs: int = 0  # crawl runs tried (both sources, every cycle)
     faults_fired: int = 0
-    faulted: dict[str, str] = field(default_factory=dict)   # source -> unhealthy | retried | tolerated
+    faulted: dict[str, str] = field(default_factory=dict)  # source -> unhealthy | retried | tolerated
     retries: dict[str, int] = field(default_factory=dict)
     false_events: list[str] = field(default_factory=list)
-    missed: list[str] = field(default_factory=list)   # never reported
-    late: list[str] = field(default_factory=list)     # reported a night later than the liveness bound
+    missed: list[str] = field(default_factory=list)  # never reported
+    late: list[str] = field(default_factory=list)  # reported a night later than the liveness bound
     rows_lost: list[str] = field(default_factory=list)
-    digests: int = 0                                 # messages at the webhook
+    digests: int = 0  # messages at the webhook
     cycles_with_events: int = 0
     recovered: bool = False
     seconds: float = 0.0
     health: dict[str, list] = field(default_factory=dict)
-    disallowed: list[str] = field(default_factory=list)     # requests robots.txt forbade
+    disallowed: list[str] = field(default_factory=list)  # requests robots.txt forbade
     spurious_health: list[str] = field(default_factory=list)  # health events out of turn (see below)
 
     @property
@@ -398,8 +470,13 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return (not self.false_events and not self.data_lost and not self.duplicate_alerts
-                and not self.lost_alerts and self.recovered)
+        return (
+            not self.false_events
+            and not self.data_lost
+            and not self.duplicate_alerts
+            and not self.lost_alerts
+            and self.recovered
+        )
 
     def explain(self) -> str:
         return json.dumps({k: v for k, v in self.__dict__.items()}, indent=1, default=str)
@@ -450,7 +527,7 @@ def run_fault_scenario(env: Env, name: str, rules: list[dict]) -> Outcome:
 
 # =========================================================================== crash safety
 #
-# `acewatch run` as a real process (python -m monitor.cli --db URL --config CFG run), pointed at
+# `acewatch run` as a real process (python -m acewatch.cli --db URL --config CFG run), pointed at
 # the fixture site through a TOML file, alerting a webhook; killed with SIGKILL in a chosen phase.
 # A phase is reached deterministically by watching the store from here and, where a phase is
 # too short to catch by polling, by holding a lock the run must wait for (a row or table lock on
@@ -465,10 +542,23 @@ def write_config(path: Path, site: FixtureSite, alert_url: str | list[str], feed
     crawl = {"download_timeout": 3.0, "retry_times": 1, "timeout_seconds": 120, **crawl}
     organizations = ", ".join(f'"{oid}"' for oid in site.ace_organization_ids)
     urls = [alert_url] if isinstance(alert_url, str) else list(alert_url)
-    lines = ["[ace]", f'base_url = "{site.urls["ace"]}"', f"organizations = [{organizations}]", "",
-             "[coursera]", f'api_url = "{site.urls["coursera_api"]}"', f'site_url = "{site.urls["coursera_site"]}"', "",
-             "[crawl]", *(f"{k} = {json.dumps(v)}" for k, v in crawl.items()), "",
-             "[alerts]", f"urls = {json.dumps(urls)}", f"feed_path = {json.dumps(feed_path)}", ""]
+    lines = [
+        "[ace]",
+        f'base_url = "{site.urls["ace"]}"',
+        f"organizations = [{organizations}]",
+        "",
+        "[coursera]",
+        f'api_url = "{site.urls["coursera_api"]}"',
+        f'site_url = "{site.urls["coursera_site"]}"',
+        "",
+        "[crawl]",
+        *(f"{k} = {json.dumps(v)}" for k, v in crawl.items()),
+        "",
+        "[alerts]",
+        f"urls = {json.dumps(urls)}",
+        f"feed_path = {json.dumps(feed_path)}",
+        "",
+    ]
     path.write_text("\n".join(lines), encoding="utf-8")
     return path
 
@@ -476,9 +566,26 @@ def write_config(path: Path, site: FixtureSite, alert_url: str | list[str], feed
 def start_run(db_url: str, config: Path, log: Path, *extra: str) -> subprocess.Popen:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ACEWATCH_")}
     environ.update({"HOME": str(config.parent), "COLUMNS": "200", "PYTHONUNBUFFERED": "1"})
-    return subprocess.Popen([sys.executable, "-m", "monitor.cli", "--db", db_url, "--config", str(config), *extra,
-                             "run", "--progress", "off"], cwd=ROOT, env=environ, stdin=subprocess.DEVNULL,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "acewatch.cli",
+            "--db",
+            db_url,
+            "--config",
+            str(config),
+            *extra,
+            "run",
+            "--progress",
+            "off",
+        ],
+        cwd=ROOT,
+        env=environ,
+        stdin=subprocess.DEVNULL,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def descendants(pid: int) -> list[int]:
@@ -549,17 +656,22 @@ def store_invariants(engine: Engine) -> list[str]:
     """What a crash must never leave behind; [] when the store is consistent."""
     problems = []
     for source, table in SNAPSHOT.items():
-        for run_id, outcome, records, rows in query(engine, f"""
+        for run_id, outcome, records, rows in query(
+            engine,
+            f"""
                 SELECT r.id, r.outcome, r.records, (SELECT count(*) FROM {table} s WHERE s.run_id = r.id)
-                FROM crawl_run r WHERE r.source = :source""", source=source):
+                FROM crawl_run r WHERE r.source = :source""",
+            source=source,
+        ):
             if outcome == "finished" and rows != records:
                 problems.append(f"{source} run {run_id} finished with {rows} snapshot rows, {records} recorded")
             if outcome == "finished" and rows == 0:
                 problems.append(f"{source} run {run_id} finished with an empty snapshot")
             if outcome != "finished" and rows:
                 problems.append(f"{source} run {run_id} is {outcome} but has {rows} snapshot rows (half snapshot)")
-    for run_id, outcome in query(engine, "SELECT id, outcome FROM crawl_run "
-                                         "WHERE healthy = :t AND outcome <> 'finished'", t=True):
+    for run_id, outcome in query(
+        engine, "SELECT id, outcome FROM crawl_run WHERE healthy = :t AND outcome <> 'finished'", t=True
+    ):
         problems.append(f"run {run_id} is {outcome} yet counted healthy")
     for cycle_id, outcome, ace, coursera in query(engine, "SELECT id, outcome, ace_run_id, coursera_run_id FROM cycle"):
         for run_id in (ace, coursera):
@@ -572,8 +684,10 @@ def store_invariants(engine: Engine) -> list[str]:
         matches = query(engine, "SELECT count(*) FROM program_match WHERE cycle_id = :id", id=cycle_id)[0][0]
         deliveries = query(engine, "SELECT count(*) FROM delivery WHERE cycle_id = :id", id=cycle_id)[0][0]
         if outcome != "finished" and (events or matches or deliveries):
-            problems.append(f"cycle {cycle_id} is {outcome} but has {events} events, {matches} matches, "
-                            f"{deliveries} deliveries (a half cycle)")
+            problems.append(
+                f"cycle {cycle_id} is {outcome} but has {events} events, {matches} matches, "
+                f"{deliveries} deliveries (a half cycle)"
+            )
         if outcome == "finished" and ace and coursera and not matches:
             problems.append(f"cycle {cycle_id} finished without its matches")
         if outcome == "finished" and events and not deliveries:
@@ -593,8 +707,12 @@ def copy_store(source: Path, engine: Engine) -> None:
                 if rows:
                     writer.execute(table.insert(), rows)
                 if engine.dialect.name == "postgresql" and "id" in table.c and table.c.id.autoincrement:
-                    writer.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                        f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"))
+                    writer.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"
+                        )
+                    )
     finally:
         src.dispose()
 
@@ -609,8 +727,7 @@ class Locker:
 
     def __enter__(self):
         if self.sqlite:
-            self.connection = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), timeout=30,
-                                              isolation_level=None)
+            self.connection = sqlite3.connect(self.db_url.removeprefix("sqlite:///"), timeout=30, isolation_level=None)
         else:
             import psycopg
 
@@ -640,18 +757,25 @@ class Locker:
         """PostgreSQL: other sessions of this database blocked on a lock."""
         return self.watcher.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND wait_event_type = 'Lock'").fetchone()[0]
+            "AND wait_event_type = 'Lock'"
+        ).fetchone()[0]
 
     def other_backends(self) -> int:
         return self.watcher.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
-            "AND pid <> %s", (self.connection.info.backend_pid,)).fetchone()[0]
+            "AND pid <> %s",
+            (self.connection.info.backend_pid,),
+        ).fetchone()[0]
 
     def terminate_others(self) -> int:
         """PostgreSQL: cut every other connection to this database (the run's, the crawler's)."""
-        return len(self.watcher.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
-            "AND pid <> pg_backend_pid() AND pid <> %s", (self.connection.info.backend_pid,)).fetchall())
+        return len(
+            self.watcher.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND pid <> %s",
+                (self.connection.info.backend_pid,),
+            ).fetchall()
+        )
 
 
 @dataclass
@@ -659,7 +783,7 @@ class Step:
     """One `acewatch run` of a crash scenario and what happened to it."""
 
     plan: str
-    hit: str = ""                 # the phase the run was in when it died ("" = it was not killed)
+    hit: str = ""  # the phase the run was in when it died ("" = it was not killed)
     exit_code: int | None = None
     killed: bool = False
     seconds: float = 0.0
@@ -672,10 +796,10 @@ class Step:
 class CrashOutcome(Outcome):
     backend: str = ""
     steps: list[Step] = field(default_factory=list)
-    alerts_by_cycle: dict[int, int] = field(default_factory=dict)   # cycle -> digests received
-    sending_left: list[int] = field(default_factory=list)          # cycles whose delivery was killed mid-send
+    alerts_by_cycle: dict[int, int] = field(default_factory=dict)  # cycle -> digests received
+    sending_left: list[int] = field(default_factory=list)  # cycles whose delivery was killed mid-send
     health_events: list[str] = field(default_factory=list)
-    window_resends: int = 0       # digests re-sent once the documented stale-claim window has passed
+    window_resends: int = 0  # digests re-sent once the documented stale-claim window has passed
     final_exit: int | None = None
 
     @property
@@ -702,8 +826,9 @@ class CrashRunner:
         return query(self.engine, f"SELECT coalesce(max(id), 0) FROM {table}")[0][0]
 
     def runs_after(self, run_floor: int) -> list[tuple]:
-        return query(self.engine, "SELECT id, source, outcome, healthy FROM crawl_run WHERE id > :f ORDER BY id",
-                     f=run_floor)
+        return query(
+            self.engine, "SELECT id, source, outcome, healthy FROM crawl_run WHERE id > :f ORDER BY id", f=run_floor
+        )
 
     def cycle_after(self, cycle_floor: int) -> tuple | None:
         rows = query(self.engine, "SELECT id, outcome FROM cycle WHERE id > :f ORDER BY id", f=cycle_floor)
@@ -723,14 +848,17 @@ class CrashRunner:
             host, _, pid = holder.rpartition(":")
             if host == socket.gethostname() and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
                 with self.engine.begin() as connection:
-                    connection.execute(text("UPDATE run_lock SET expires_at = :past WHERE name = :name"),
-                                       {"past": datetime.now(timezone.utc) - timedelta(seconds=1), "name": name})
+                    connection.execute(
+                        text("UPDATE run_lock SET expires_at = :past WHERE name = :name"),
+                        {"past": datetime.now(UTC) - timedelta(seconds=1), "name": name},
+                    )
                 notes.append(f"lock {name!r} of killed {holder} left behind; expired as its TTL would")
         return "; ".join(notes)
 
     # ---- one run
-    def step(self, plan: str, kill: Callable[[subprocess.Popen, int, int], str] | None = None,
-             extra: tuple[str, ...] = ()) -> Step:
+    def step(
+        self, plan: str, kill: Callable[[subprocess.Popen, int, int], str] | None = None, extra: tuple[str, ...] = ()
+    ) -> Step:
         """Start a run; `kill(process, run_floor, cycle_floor)` waits for its phase, kills, names the phase."""
         step = Step(plan)
         step.note = self.expire_dead_holders_lock()
@@ -761,6 +889,7 @@ class CrashRunner:
         crawler child (its own session) must die with it (crawler.run.die_with_parent) at once,
         not crawl on beside the next run: the phase counts as reached only if it is gone within 1 s
         (it takes ~0.1 s; left alone, this seed's crawl goes on for 2 s)."""
+
         def kill(process, run_floor, _cycle_floor):
             if not wait_for(lambda: len(self.runs_after(run_floor)) == 2, 30, process=process):
                 return ""
@@ -774,13 +903,16 @@ class CrashRunner:
                 return "crawling"
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-            gone = wait_for(lambda: all(not os.path.exists(f"/proc/{pid}") or _zombie(pid) for pid in children),
-                               1, interval=0.05)
+            gone = wait_for(
+                lambda: all(not os.path.exists(f"/proc/{pid}") or _zombie(pid) for pid in children), 1, interval=0.05
+            )
             return "crawling (parent only, crawler died with it)" if gone else ""
+
         return kill
 
     def kill_storing(self):
         """The crawler is writing its snapshot and has to wait for a lock to finish: killed there."""
+
         def kill(process, run_floor, _cycle_floor):
             if not wait_for(lambda: len(self.runs_after(run_floor)) == 2, 30, process=process):
                 return ""
@@ -798,6 +930,7 @@ class CrashRunner:
                 kill_tree(process)
                 unfinished = [r for r in self.runs_after(run_floor) if r[2] != "finished"]
                 return "storing" if len(unfinished) == 2 else ""
+
         return kill
 
     def _crawl_quiet(self, process, quiet: float = 0.8) -> bool:
@@ -809,23 +942,36 @@ class CrashRunner:
             if count != last[0]:
                 last[:] = [count, time.monotonic()]
             return time.monotonic() - last[1] > quiet
+
         return bool(wait_for(settled, 60, interval=0.05, process=process))
 
     def kill_diffing(self, terminate: bool = False):
         """The cycle is begun (`running`), its matches and events not yet stored: killed (or cut off) there."""
+
         def kill(process, run_floor, cycle_floor):
             with Locker(self.db_url) as lock:
                 if lock.sqlite:
-                    if not wait_for(lambda: (self.cycle_after(cycle_floor) or (0, ""))[1] == "running", 120,
-                                    interval=0.003, process=process):
+                    if not wait_for(
+                        lambda: (self.cycle_after(cycle_floor) or (0, ""))[1] == "running",
+                        120,
+                        interval=0.003,
+                        process=process,
+                    ):
                         return ""
                     lock.run("BEGIN IMMEDIATE")
-                    hit = lock.run("SELECT outcome FROM cycle WHERE id > ? ORDER BY id DESC LIMIT 1",
-                                   cycle_floor)[0][0] == "running"
+                    hit = (
+                        lock.run("SELECT outcome FROM cycle WHERE id > ? ORDER BY id DESC LIMIT 1", cycle_floor)[0][0]
+                        == "running"
+                    )
                 else:
                     lock.run("LOCK TABLE program_match IN SHARE MODE")
-                    hit = wait_for(lambda: (self.cycle_after(cycle_floor) or (0, ""))[1] == "running"
-                                   and lock.waiting_backends() > 0, 120, process=process)
+                    hit = wait_for(
+                        lambda: (
+                            (self.cycle_after(cycle_floor) or (0, ""))[1] == "running" and lock.waiting_backends() > 0
+                        ),
+                        120,
+                        process=process,
+                    )
                 if not hit or process.poll() is not None:
                     return ""
                 if terminate:
@@ -835,21 +981,33 @@ class CrashRunner:
                     return "diffing (connections terminated)"
                 kill_tree(process)
                 return "diffing"
+
         return kill
 
     def kill_alerting(self):
         """The digest is claimed (`sending`) and the webhook has it, but no answer came yet: killed."""
+
         def kill(process, _run_floor, cycle_floor):
             self.env.hook.arrived.clear()
             self.env.hook.released.clear()
             self.env.hook.hold.set()
-            got = wait_for(lambda: self.env.hook.arrived.is_set() and query(
-                self.engine, "SELECT count(*) FROM delivery WHERE status = 'sending' AND cycle_id > :f",
-                f=cycle_floor)[0][0], 120, process=process)
+            got = wait_for(
+                lambda: (
+                    self.env.hook.arrived.is_set()
+                    and query(
+                        self.engine,
+                        "SELECT count(*) FROM delivery WHERE status = 'sending' AND cycle_id > :f",
+                        f=cycle_floor,
+                    )[0][0]
+                ),
+                120,
+                process=process,
+            )
             if not got or process.poll() is not None:
                 return ""
             kill_tree(process)
             return "alerting"
+
         return kill
 
     def kill_queueing(self):
@@ -857,15 +1015,18 @@ class CrashRunner:
 
         Today the cycle is committed by then (its digest is queued in a second transaction); with the
         outbox row written by finish_cycle itself, the cycle is still uncommitted at this point."""
+
         def kill(process, _run_floor, cycle_floor):
             with Locker(self.db_url) as lock:
                 lock.run("LOCK TABLE delivery IN SHARE MODE")
-                hit = wait_for(lambda: self.cycle_after(cycle_floor) and lock.waiting_backends() > 0, 120,
-                               process=process)
+                hit = wait_for(
+                    lambda: self.cycle_after(cycle_floor) and lock.waiting_backends() > 0, 120, process=process
+                )
                 if not hit or process.poll() is not None:
                     return ""
                 kill_tree(process)
                 return "queueing"
+
         return kill
 
     def kill_at_random(self, low: float, high: float):
@@ -890,10 +1051,12 @@ class CrashRunner:
             else:
                 phase = "starting" if not runs else "judging"
             return f"random {delay:.2f}s ({phase})"
+
         return kill
 
     def terminate_while_crawling(self, delay: float):
         """PostgreSQL: every connection of the run and its crawler is cut while the crawl runs."""
+
         def kill(process, run_floor, _cycle_floor):
             if not wait_for(lambda: len(self.runs_after(run_floor)) == 2, 30, process=process):
                 return ""
@@ -907,6 +1070,7 @@ class CrashRunner:
                 lock.terminate_others()
             process.wait(timeout=120)
             return "crawling (connections terminated)"
+
         return kill
 
     def close(self) -> None:
@@ -918,19 +1082,33 @@ def crash_plans(runner: CrashRunner) -> list[tuple[str, Callable | None, list[di
     slow = [_ace(EXHIBITS, "timeout", seconds=0.3), _site(PROGRAM_PAGES, "timeout", seconds=0.05)]
     plans = [("SIGKILL while crawling", runner.kill_crawling(runner.rng.uniform(0.2, 1.5)), slow)]
     if runner.backend == "sqlite":
-        plans += [("SIGKILL of `acewatch run` alone while crawling",
-                   runner.kill_crawling(runner.rng.uniform(0.2, 1.5), parent_only=True), slow)]
-    plans += [("SIGKILL while storing the snapshot", runner.kill_storing(), None),
-              ("SIGKILL while diffing", runner.kill_diffing(), None),
-              # The first run to get this far commits the day-2 events: it is the one to kill mid-send.
-              ("SIGKILL while alerting (sending)", runner.kill_alerting(), None)]
+        plans += [
+            (
+                "SIGKILL of `acewatch run` alone while crawling",
+                runner.kill_crawling(runner.rng.uniform(0.2, 1.5), parent_only=True),
+                slow,
+            )
+        ]
+    plans += [
+        ("SIGKILL while storing the snapshot", runner.kill_storing(), None),
+        ("SIGKILL while diffing", runner.kill_diffing(), None),
+        # The first run to get this far commits the day-2 events: it is the one to kill mid-send.
+        ("SIGKILL while alerting (sending)", runner.kill_alerting(), None),
+    ]
     if runner.backend == "postgresql":
-        plans += [("connections terminated while crawling", runner.terminate_while_crawling(
-                      runner.rng.uniform(0.1, 0.6)), slow),
-                  ("connections terminated while diffing", runner.kill_diffing(terminate=True), None)]
+        plans += [
+            (
+                "connections terminated while crawling",
+                runner.terminate_while_crawling(runner.rng.uniform(0.1, 0.6)),
+                slow,
+            ),
+            ("connections terminated while diffing", runner.kill_diffing(terminate=True), None),
+        ]
     # Seeded random moments, one in each third of a run (early: crawling; late: diffing, alerting).
-    plans += [(f"SIGKILL at a random moment #{n + 1}", runner.kill_at_random(0.3 + 0.9 * n, 1.2 + 0.9 * n), None)
-              for n in range(3)]
+    plans += [
+        (f"SIGKILL at a random moment #{n + 1}", runner.kill_at_random(0.3 + 0.9 * n, 1.2 + 0.9 * n), None)
+        for n in range(3)
+    ]
     return plans
 
 
@@ -939,21 +1117,26 @@ def spurious_health_events(engine: Engine) -> list[str]:
     announced before it (a run that was killed, and so never judged, is neither)."""
     last: dict[str, str] = {}
     spurious = []
-    for type_, source, cycle, from_run in query(engine, "SELECT type, subject_key, cycle_id, from_run_id "
-                                                        "FROM change_event WHERE type IN ('source_unhealthy', "
-                                                        "'source_recovered') ORDER BY id"):
+    for type_, source, cycle, from_run in query(
+        engine,
+        "SELECT type, subject_key, cycle_id, from_run_id "
+        "FROM change_event WHERE type IN ('source_unhealthy', "
+        "'source_recovered') ORDER BY id",
+    ):
         if (type_ == "source_recovered") == (last.get(source, "source_recovered") == "source_recovered"):
             state = query(engine, "SELECT outcome, healthy FROM crawl_run WHERE id = :id", id=from_run)
-            spurious.append(f"{type_} {source} (cycle {cycle}) after {last.get(source, 'no health event')}; "
-                            f"the run before, {from_run}, was {state[0] if state else '-'}")
+            spurious.append(
+                f"{type_} {source} (cycle {cycle}) after {last.get(source, 'no health event')}; "
+                f"the run before, {from_run}, was {state[0] if state else '-'}"
+            )
         last[source] = type_
     return spurious
 
 
 def resend_after_stale_window(env: Env, runner: CrashRunner) -> int:
-    """The documented at-least-once window (monitor/alerts.py): a claim left `sending` by a killed
+    """The documented at-least-once window (acewatch/alerts.py): a claim left `sending` by a killed
     run is released once it is older than STALE_AFTER and sent again. Shown with the clock moved on."""
-    from monitor.alerts import STALE_AFTER, deliver_pending
+    from acewatch.alerts import STALE_AFTER, deliver_pending
     from store.runs import utcnow
 
     before = len(env.hook.messages(runner.channel))
@@ -961,8 +1144,9 @@ def resend_after_stale_window(env: Env, runner: CrashRunner) -> int:
     return len(env.hook.messages(runner.channel)) - before
 
 
-def run_crash_scenario(env: Env, db_url: str, name: str, seed: int = 20260301,
-                       plans: list | None = None) -> CrashOutcome:
+def run_crash_scenario(
+    env: Env, db_url: str, name: str, seed: int = 20260301, plans: list | None = None
+) -> CrashOutcome:
     """Day-1 baseline in `db_url`; day 2 served; each plan's run killed in its phase; then one run to the end."""
     started = time.monotonic()
     outcome = CrashOutcome(name, backend=db_url.split(":", 1)[0])
@@ -973,7 +1157,7 @@ def run_crash_scenario(env: Env, db_url: str, name: str, seed: int = 20260301,
         before = table_rows(runner.engine)
         first_cycle = runner.max_id("cycle")
         env.site.set_day("day2")
-        for plan, killer, faults in (plans if plans is not None else crash_plans(runner)):
+        for plan, killer, faults in plans if plans is not None else crash_plans(runner):
             env.site.set_faults(faults)
             outcome.steps.append(runner.step(plan, killer))
         final = runner.step("run to the end")
@@ -982,19 +1166,27 @@ def run_crash_scenario(env: Env, db_url: str, name: str, seed: int = 20260301,
         after = table_rows(runner.engine)
         outcome.runs = len(runner.runs_after(0)) - len([k for k in before["crawl_run"]])
         outcome.rows_lost = rows_changed(before, after)
-        events = [dict(zip(("type", "subject_key", "subject", "old", "new", "cycle_id"), row)) for row in query(
-            runner.engine, "SELECT type, subject_key, subject, old, new, cycle_id FROM change_event "
-                           "WHERE cycle_id > :f ORDER BY id", f=first_cycle)]
+        events = [
+            dict(zip(("type", "subject_key", "subject", "old", "new", "cycle_id"), row))
+            for row in query(
+                runner.engine,
+                "SELECT type, subject_key, subject, old, new, cycle_id FROM change_event "
+                "WHERE cycle_id > :f ORDER BY id",
+                f=first_cycle,
+            )
+        ]
         outcome.false_events, outcome.missed = judge_events(events)
-        outcome.health_events = [f"{e['type']} {e['subject_key']} (cycle {e['cycle_id']})" for e in events
-                                 if e["type"] in HEALTH_EVENTS]
+        outcome.health_events = [
+            f"{e['type']} {e['subject_key']} (cycle {e['cycle_id']})" for e in events if e["type"] in HEALTH_EVENTS
+        ]
         outcome.spurious_health = spurious_health_events(runner.engine)
         with_events = sorted({e["cycle_id"] for e in events})
         outcome.cycles_with_events = len(with_events)
         received = env.hook.messages(runner.channel)
         outcome.digests = len(received)
-        outcome.sending_left = [row[0] for row in query(
-            runner.engine, "SELECT cycle_id FROM delivery WHERE status = 'sending'")]
+        outcome.sending_left = [
+            row[0] for row in query(runner.engine, "SELECT cycle_id FROM delivery WHERE status = 'sending'")
+        ]
         outcome.recovered = final.exit_code == 0 and not outcome.missed and not final.problems
         outcome.window_resends = resend_after_stale_window(env, runner)
     finally:

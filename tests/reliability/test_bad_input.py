@@ -2,7 +2,7 @@
 
 Property-based (hypothesis, derandomized so CI sees the same examples every run):
 
-* `monitor.names.compare` and `monitor.check.check` take any text: a Comparison / an
+* `monitor.names.compare` and `acewatch.check.check` take any text: a Comparison / an
   answer, or ValueError (CheckInputError is one) for input that cannot be a name;
 * `crawler.parsing.ace.parse_exhibit` raises only ExhibitParseError,
   `parse_api_page` only ApiPageError, `parse_program_page` only ValueError;
@@ -22,6 +22,7 @@ from scrapy.exceptions import CloseSpider
 from scrapy.http import HtmlResponse, Request, TextResponse
 from scrapy.utils.test import get_crawler
 
+from acewatch.check import CheckInputError, check
 from crawler.items import AceExhibitItem, CourseraProgramItem
 from crawler.parsing.ace import ExhibitParseError, parse_exhibit
 from crawler.parsing.coursera import ApiPageError, parse_api_page, parse_program_page
@@ -31,19 +32,46 @@ from crawler.spiders.coursera import CourseraSpider
 from fixtures.dataset import load_catalog
 from fixtures.routes import route
 from fixtures.site import program_path
-from monitor.check import CheckInputError, check
 from monitor.names import Comparison, compare
 from tests.support import acewatch
 
-FAST = settings(derandomize=True, database=None, deadline=None, max_examples=150,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FAST = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=150,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 # --------------------------------------------------------------------------- text
 
-NAMEISH = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80) | st.sampled_from([
-    "", " ", "\u00ad", "\u200b", "®", "™", "&", "-", "—", "(v.2)", "Professional Certificate", "Google",
-    "Meta Front-End Developer Professional Certificate", "شهادة جوجل", "\u202eevil\u202c", "\x1b[2J",
-    "İstanbul ǅ ß ﬁ", "a" * 400, "Google " * 60, "1/1/2020", "<script>", "]]>", "\x00"])
+NAMEISH = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=80) | st.sampled_from(
+    [
+        "",
+        " ",
+        "\u00ad",
+        "\u200b",
+        "®",
+        "™",
+        "&",
+        "-",
+        "—",
+        "(v.2)",
+        "Professional Certificate",
+        "Google",
+        "Meta Front-End Developer Professional Certificate",
+        "شهادة جوجل",
+        "\u202eevil\u202c",
+        "\x1b[2J",
+        "İstanbul ǅ ß ﬁ",
+        "a" * 400,
+        "Google " * 60,
+        "1/1/2020",
+        "<script>",
+        "]]>",
+        "\x00",
+    ]
+)
 NAMES = st.lists(NAMEISH, min_size=1, max_size=3).map(" ".join)
 
 
@@ -70,11 +98,25 @@ def reader(reliability_env):
     reader.close()
 
 
-@settings(derandomize=True, database=None, deadline=None, max_examples=120,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(name=NAMES | st.sampled_from(["google-it-support", "https://www.coursera.org/specializations/x",
-                                     "http://127.0.0.1/professional-certificates/google-it-support",
-                                     "https://www.coursera.org/professional-certificates/", "-"]))
+@settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=120,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(
+    name=NAMES
+    | st.sampled_from(
+        [
+            "google-it-support",
+            "https://www.coursera.org/specializations/x",
+            "http://127.0.0.1/professional-certificates/google-it-support",
+            "https://www.coursera.org/professional-certificates/",
+            "-",
+        ]
+    )
+)
 def test_check_answers_any_name_or_refuses_it_in_one_line(reader, name):
     try:
         answer = check(name, reader)
@@ -89,22 +131,92 @@ def test_check_answers_any_name_or_refuses_it_in_one_line(reader, name):
 
 # --------------------------------------------------------------------------- HTML
 
-TAGS = ["p", "div", "td", "th", "tr", "table", "tbody", "dt", "dd", "dl", "h1", "h2", "h3", "li", "ul", "main",
-        "span", "section", "strong", "br", "script", "style", "input", "a", "svg", "template", "html", "body"]
-FRAGMENTS = ["ACE ID", "ACE ID:", "ACE ID: GOOG-0001", "IBM-0014", "ACE Credit Recommendation Period",
-             "ACE Credit Recommendation Period:", "11/1/2024 - 10/31/2034", "2/30/2021 - 1/1/2030",
-             "13/45/2020 - present", "1/1/2020 to current", "0/0/0000", "Title", "Course Title:", "Organization",
-             "Length", "Location", "Description", "Credit Recommendations", "Level", "Semester Hours", "Subject",
-             "Lower-Division Baccalaureate", "Graduate Degree", "Vocational Certificate", "3", "0.5",
-             "9" * 400, "1e309", "In the lower-division baccalaureate/associate degree category, 3 semester hours "
-             "in data analytics, and in the graduate degree category, 9" + "9" * 350 + " semester hours in x.",
-             " | ", "<!--", "-->", "<![CDATA[", "]]>", "&amp;", "&#0;", "&#xD800;", "\x00", "\x1b[2J", "\u202e",
-             "<?xml version='1.0' encoding='latin-1'?>", "<html", "</", "<", ">", "\"", "'"]
+TAGS = [
+    "p",
+    "div",
+    "td",
+    "th",
+    "tr",
+    "table",
+    "tbody",
+    "dt",
+    "dd",
+    "dl",
+    "h1",
+    "h2",
+    "h3",
+    "li",
+    "ul",
+    "main",
+    "span",
+    "section",
+    "strong",
+    "br",
+    "script",
+    "style",
+    "input",
+    "a",
+    "svg",
+    "template",
+    "html",
+    "body",
+]
+FRAGMENTS = [
+    "ACE ID",
+    "ACE ID:",
+    "ACE ID: GOOG-0001",
+    "IBM-0014",
+    "ACE Credit Recommendation Period",
+    "ACE Credit Recommendation Period:",
+    "11/1/2024 - 10/31/2034",
+    "2/30/2021 - 1/1/2030",
+    "13/45/2020 - present",
+    "1/1/2020 to current",
+    "0/0/0000",
+    "Title",
+    "Course Title:",
+    "Organization",
+    "Length",
+    "Location",
+    "Description",
+    "Credit Recommendations",
+    "Level",
+    "Semester Hours",
+    "Subject",
+    "Lower-Division Baccalaureate",
+    "Graduate Degree",
+    "Vocational Certificate",
+    "3",
+    "0.5",
+    "9" * 400,
+    "1e309",
+    "In the lower-division baccalaureate/associate degree category, 3 semester hours "
+    "in data analytics, and in the graduate degree category, 9" + "9" * 350 + " semester hours in x.",
+    " | ",
+    "<!--",
+    "-->",
+    "<![CDATA[",
+    "]]>",
+    "&amp;",
+    "&#0;",
+    "&#xD800;",
+    "\x00",
+    "\x1b[2J",
+    "\u202e",
+    "<?xml version='1.0' encoding='latin-1'?>",
+    "<html",
+    "</",
+    "<",
+    ">",
+    '"',
+    "'",
+]
 
 
 @st.composite
 def html_documents(draw) -> str:
     """Nested tags around label-like and value-like text: reaches the label logic, not just the tokenizer."""
+
     def element(depth: int) -> str:
         if depth > 4 or draw(st.booleans()):
             return draw(st.sampled_from(FRAGMENTS) | st.text(max_size=20))
@@ -120,9 +232,11 @@ def _fixture_pages():
     catalog = load_catalog("day1")
     exhibit = catalog.exhibits[0]
     program = next(p for p in catalog.programs if p.get("ace_claim"))
-    return (route("ace", catalog, "GET", f"/National-Guide/Pages/Course.aspx?cid={exhibit['cid']}").body,
-            route("ace", catalog, "GET", "/National-Guide/Pages/Course.aspx?cid=none").body,
-            route("coursera_site", catalog, "GET", program_path(program)).body)
+    return (
+        route("ace", catalog, "GET", f"/National-Guide/Pages/Course.aspx?cid={exhibit['cid']}").body,
+        route("ace", catalog, "GET", "/National-Guide/Pages/Course.aspx?cid=none").body,
+        route("coursera_site", catalog, "GET", program_path(program)).body,
+    )
 
 
 EXHIBIT_PAGE, TEMPLATE_PAGE, PROGRAM_PAGE = _fixture_pages()
@@ -144,8 +258,14 @@ def mutated(draw, page: bytes) -> bytes:
     return page[start:]
 
 
-HTMLISH = (html_documents() | st.text(max_size=300) | st.binary(max_size=300)
-           | mutated(EXHIBIT_PAGE) | mutated(TEMPLATE_PAGE) | mutated(PROGRAM_PAGE))
+HTMLISH = (
+    html_documents()
+    | st.text(max_size=300)
+    | st.binary(max_size=300)
+    | mutated(EXHIBIT_PAGE)
+    | mutated(TEMPLATE_PAGE)
+    | mutated(PROGRAM_PAGE)
+)
 
 
 @FAST
@@ -162,18 +282,39 @@ def test_parse_exhibit_raises_only_exhibit_parse_error(markup):
     json.dumps(fields, allow_nan=False)  # storable as JSON on PostgreSQL too
 
 
-SCALARS = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=12) | st.sampled_from(
-    ["ACE® recommendation of up to 12 college credits", "up to 999999999999 college credits", "<b>ACE</b> &amp;"])
-ANY_JSON = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3)
-                        | st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8)
-QUESTIONS = st.fixed_dictionaries({}, optional={
-    "@type": st.just("Question") | ANY_JSON, "name": ANY_JSON,
-    "acceptedAnswer": ANY_JSON | st.fixed_dictionaries({}, optional={"text": ANY_JSON})})
-FAQ_NODES = st.fixed_dictionaries({"@type": st.just("FAQPage") | ANY_JSON},
-                                  optional={"mainEntity": ANY_JSON | st.lists(QUESTIONS | ANY_JSON, max_size=3)
-                                            | QUESTIONS})
-JSON_LD = (FAQ_NODES | ANY_JSON | st.fixed_dictionaries({"@graph": st.lists(FAQ_NODES | ANY_JSON, max_size=3)
-                                                         | ANY_JSON}) | st.lists(FAQ_NODES, max_size=2))
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=12)
+    | st.sampled_from(
+        ["ACE® recommendation of up to 12 college credits", "up to 999999999999 college credits", "<b>ACE</b> &amp;"]
+    )
+)
+ANY_JSON = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+QUESTIONS = st.fixed_dictionaries(
+    {},
+    optional={
+        "@type": st.just("Question") | ANY_JSON,
+        "name": ANY_JSON,
+        "acceptedAnswer": ANY_JSON | st.fixed_dictionaries({}, optional={"text": ANY_JSON}),
+    },
+)
+FAQ_NODES = st.fixed_dictionaries(
+    {"@type": st.just("FAQPage") | ANY_JSON},
+    optional={"mainEntity": ANY_JSON | st.lists(QUESTIONS | ANY_JSON, max_size=3) | QUESTIONS},
+)
+JSON_LD = (
+    FAQ_NODES
+    | ANY_JSON
+    | st.fixed_dictionaries({"@graph": st.lists(FAQ_NODES | ANY_JSON, max_size=3) | ANY_JSON})
+    | st.lists(FAQ_NODES, max_size=2)
+)
 
 
 def _with_json_ld(value) -> bytes:
@@ -192,11 +333,21 @@ def test_parse_program_page_raises_only_value_error(body):
     assert claim.ace_credits is None or isinstance(claim.ace_credits, int)
 
 
-JSONISH = st.recursive(st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-                       lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-                           st.sampled_from(["elements", "paging", "next", "id", "name", "slug", "partnerIds",
-                                            "productVariant", "linked", "total"]) | st.text(max_size=4),
-                           inner, max_size=4), max_leaves=20)
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["elements", "paging", "next", "id", "name", "slug", "partnerIds", "productVariant", "linked", "total"]
+            )
+            | st.text(max_size=4),
+            inner,
+            max_size=4,
+        )
+    ),
+    max_leaves=20,
+)
 
 
 @FAST
@@ -216,8 +367,16 @@ BASE = "http://127.0.0.1:9"
 
 
 def _spider(cls, **settings_):
-    crawler = get_crawler(cls, {"ACE_BASE_URL": BASE, "ACE_ORGANIZATIONS": ["x"], "COURSERA_API_URL": BASE + "/api/",
-                                "COURSERA_SITE_URL": BASE, **settings_})
+    crawler = get_crawler(
+        cls,
+        {
+            "ACE_BASE_URL": BASE,
+            "ACE_ORGANIZATIONS": ["x"],
+            "COURSERA_API_URL": BASE + "/api/",
+            "COURSERA_SITE_URL": BASE,
+            **settings_,
+        },
+    )
     return cls.from_crawler(crawler)
 
 
@@ -229,8 +388,9 @@ COURSERA_SPIDER = _spider(CourseraSpider)
 @given(HTMLISH, st.booleans())
 def test_ace_spider_stores_an_unreadable_exhibit_as_unknown(body, recheck):
     url = f"{BASE}/National-Guide/Pages/Course.aspx?org=Google&cid=abc"
-    response = HtmlResponse(url, body=body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass"),
-                            request=Request(url))
+    response = HtmlResponse(
+        url, body=body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass"), request=Request(url)
+    )
     ACE_SPIDER.setup_render(ACE_SPIDER.crawler)  # each page on its own: no script-filled evidence from another
     if recheck:  # a known exhibit no listing linked: its answer may also be evidence it is gone
         items = list(ACE_SPIDER.parse_rechecked(response, cid="abc", moves=0))
@@ -253,8 +413,9 @@ def test_ace_spider_stores_an_unreadable_exhibit_as_unknown(body, recheck):
 @given(HTMLISH)
 def test_coursera_spider_stores_an_unreadable_program_page_as_unknown(body):
     url = f"{BASE}/professional-certificates/x"
-    response = HtmlResponse(url, body=body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass"),
-                            request=Request(url))
+    response = HtmlResponse(
+        url, body=body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass"), request=Request(url)
+    )
     item = CourseraProgramItem(program_id="p1", slug="x", url=url, title="X")
     (out,) = list(COURSERA_SPIDER.parse_program(response, item=item))
     assert out.program_id == "p1" and out.parse_status in ("ok", "unknown")
@@ -279,6 +440,7 @@ def test_coursera_spider_never_trusts_an_unreadable_listing(body):
 
 
 # --------------------------------------------------------------------------- command line
+
 
 @pytest.mark.parametrize("name", ["®", "™ ®", "\u00ad"])
 def test_a_name_with_nothing_to_compare_is_bad_input(reliability_env, tmp_path, name):

@@ -11,6 +11,7 @@ overall every real change must be reported once and every digest delivered once.
 from __future__ import annotations
 
 import pytest
+from sqlalchemy.exc import IntegrityError
 
 from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
 from tests.reliability.scenarios import EXHIBITS, KILL_PHASES, CrashRunner, copy_baseline, run_crash_scenario
@@ -60,7 +61,7 @@ def test_next_run_succeeds_and_every_change_is_reported_once(crashed):
 
 def test_every_digest_arrives_once_beyond_the_documented_window(crashed):
     """One digest per cycle with events; a send killed after the webhook took it is not repeated
-    until its claim goes stale (30 min, monitor/alerts.py), and then exactly once: the documented
+    until its claim goes stale (30 min, acewatch/alerts.py), and then exactly once: the documented
     at-least-once window, shown here with the clock moved on."""
     assert crashed.digests == crashed.cycles_with_events, crashed.explain()
     assert crashed.sending_left, "the alerting kill should leave its claim `sending`"
@@ -93,8 +94,12 @@ def test_a_killed_run_is_not_reported_as_a_source_recovery(reliability_env):
     db_url = copy_baseline(reliability_env, "killed-then-healthy")
     probe = CrashRunner(reliability_env, db_url, "killed then healthy", seed=2)
     slow = [{"role": "ace", "path": EXHIBITS, "kind": "timeout", "seconds": 0.3}]
-    outcome = run_crash_scenario(reliability_env, db_url, "killed then healthy",
-                                 plans=[("SIGKILL while crawling", probe.kill_crawling(0.3), slow)])
+    outcome = run_crash_scenario(
+        reliability_env,
+        db_url,
+        "killed then healthy",
+        plans=[("SIGKILL while crawling", probe.kill_crawling(0.3), slow)],
+    )
     probe.close()
     assert outcome.steps[0].hit == "crawling" and outcome.final_exit == 0
     assert outcome.spurious_health == [], outcome.spurious_health
@@ -105,8 +110,12 @@ def test_killed_between_cycle_commit_and_queueing_loses_no_digest(reliability_en
     db_url, pg_name = _fresh_pg_database(PG_ADMIN_URL)
     try:
         probe = CrashRunner(reliability_env, db_url, "queue-window", seed=1)
-        outcome = run_crash_scenario(reliability_env, db_url, "queue window",
-                                     plans=[("SIGKILL between cycle commit and queueing", probe.kill_queueing(), None)])
+        outcome = run_crash_scenario(
+            reliability_env,
+            db_url,
+            "queue window",
+            plans=[("SIGKILL between cycle commit and queueing", probe.kill_queueing(), None)],
+        )
         probe.close()
         assert outcome.steps[0].hit == "queueing" and outcome.steps[0].killed
         assert outcome.final_exit == 0 and not outcome.missed
@@ -129,23 +138,27 @@ def test_the_consistency_check_catches_what_a_crash_could_leave(reliability_env)
             connection.execute(text("UPDATE crawl_run SET outcome = 'running', healthy = NULL WHERE id = 1"))
             connection.execute(text("UPDATE crawl_run SET records = records + 1 WHERE id = 2"))
             connection.execute(text("INSERT INTO cycle (started_at, outcome) VALUES ('2026-01-01', 'running')"))
-            connection.execute(text("INSERT INTO change_event (cycle_id, detected_at, type, source, subject_key, "
-                                    "subject, details) SELECT max(id), '2026-01-01', 'lost_ace', 'ace', 'x', 'x', "
-                                    "'{}' FROM cycle"))
+            connection.execute(
+                text(
+                    "INSERT INTO change_event (cycle_id, detected_at, type, source, subject_key, "
+                    "subject, details) SELECT max(id), '2026-01-01', 'lost_ace', 'ace', 'x', 'x', "
+                    "'{}' FROM cycle"
+                )
+            )
         problems = " | ".join(store_invariants(engine))
     finally:
         engine.dispose()
-    assert "run 1 is running but has" in problems            # a half snapshot
+    assert "run 1 is running but has" in problems  # a half snapshot
     assert "cycle 1 uses run 1, which is running" in problems  # a cycle built on an unfinished run
-    assert "coursera run 2 finished with" in problems         # a snapshot that lost rows
-    assert "is running but has 1 events" in problems          # a half cycle
+    assert "coursera run 2 finished with" in problems  # a snapshot that lost rows
+    assert "is running but has 1 events" in problems  # a half cycle
 
 
 def test_finish_cycle_stores_the_digest_with_the_events_or_nothing(db_url):
     """The store side of the outbox fix: the digest rows commit with the cycle's events, all or nothing."""
     from sqlalchemy import text
 
-    from monitor.alerts import digest_rows, queue_digest
+    from acewatch.alerts import digest_rows, queue_digest
     from monitor.diff import event
     from store.cycles import begin_cycle, finish_cycle
     from store.database import open_engine
@@ -156,15 +169,16 @@ def test_finish_cycle_stores_the_digest_with_the_events_or_nothing(db_url):
         url = "json://127.0.0.1:9/hook"
         broken = begin_cycle(engine, None, None, None)
         rows = digest_rows(broken, events, [url])
-        with pytest.raises(Exception):  # the same channel twice breaks the unique constraint mid-transaction
+        with pytest.raises(IntegrityError):  # the same channel twice breaks the unique constraint mid-transaction
             finish_cycle(engine, broken, [], events, deliveries=rows + rows)
         done = begin_cycle(engine, None, None, None)
         finish_cycle(engine, done, [], events, deliveries=digest_rows(done, events, [url]))
         assert queue_digest(engine, done, events, [url]) == 0  # already queued: the later call is a no-op
         with engine.connect() as connection:
             state = dict(connection.execute(text("SELECT id, outcome FROM cycle")).all())
-            counts = dict(connection.execute(text("SELECT cycle_id, count(*) FROM change_event "
-                                                  "GROUP BY cycle_id")).all())
+            counts = dict(
+                connection.execute(text("SELECT cycle_id, count(*) FROM change_event GROUP BY cycle_id")).all()
+            )
             queued = dict(connection.execute(text("SELECT cycle_id, count(*) FROM delivery GROUP BY cycle_id")).all())
     finally:
         engine.dispose()

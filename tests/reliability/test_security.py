@@ -25,14 +25,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from aiosmtpd.controller import Controller
 
+from acewatch.text import for_terminal
 from fixtures.dataset import CATALOG_DIR
 from fixtures.server import FixtureSite
+from store.database import open_engine
 from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
 from tests.listeners import Mailbox, free_port
 from tests.reliability.scenarios import CHANGE, Hook, copy_store, query, start_run, write_config
 from tests.support import acewatch
-from monitor.text import for_terminal
-from store.database import open_engine
 
 HOSTILE = "<script>alert(1)</script> ]]> \x1b[2J\x1b]0;pwned\x07 \u202eesrever\u202c [red]x[/red] &amp;"
 ACE_TITLE = f"Evil {HOSTILE} Analyst Professional Certificate"
@@ -105,16 +105,32 @@ def hostile_run(tmp_path_factory):
     try:
         mail = f"mailto://127.0.0.1:{smtp.port}?from=acewatch@example.com&to=adviser@example.com&mode=insecure&cto=5"
         config = write_config(home / "acewatch.toml", site, mail, feed_path=str(feed))
-        pages = [urllib.request.urlopen(site.url("ace", f"/National-Guide/Pages/Organization.aspx?oid={org['oid']}"),
-                                        timeout=10).read().decode() for org in site.catalog.organizations
-                 if org["name"] in ("Google", "Microsoft")]
+        pages = [
+            urllib.request.urlopen(
+                site.url("ace", f"/National-Guide/Pages/Organization.aspx?oid={org['oid']}"), timeout=10
+            )
+            .read()
+            .decode()
+            for org in site.catalog.organizations
+            if org["name"] in ("Google", "Microsoft")
+        ]
         results = {}
         for day in ("day1", "day2"):
             site.set_day(day)
             process = start_run(db, config, home / f"{day}.log")
             results[day] = (process.wait(timeout=180), (home / f"{day}.log").read_text(errors="replace"))
-        yield {"pages": pages, "db": db, "home": home, "feed": feed, "mailbox": mailbox, "runs": results, "site": site,
-               "requests": site.requests, "tripwires": (other_host, other_port), "config": config}
+        yield {
+            "pages": pages,
+            "db": db,
+            "home": home,
+            "feed": feed,
+            "mailbox": mailbox,
+            "runs": results,
+            "site": site,
+            "requests": site.requests,
+            "tripwires": (other_host, other_port),
+            "config": config,
+        }
     finally:
         site.stop()
         smtp.stop()
@@ -154,8 +170,7 @@ def test_check_output_is_inert(hostile_run):
     assert result.returncode in (0, 1), result.stderr
     assert "<script>alert(1)</script>" in result.stdout and "[red]x[/red]" in result.stdout
     assert_inert_text(result.stdout + result.stderr, "acewatch check")
-    as_json = acewatch("check", name, "--json", db=hostile_run["db"],
-                       home=hostile_run["home"])
+    as_json = acewatch("check", name, "--json", db=hostile_run["db"], home=hostile_run["home"])
     assert "\x1b" not in as_json.stdout and "\x07" not in as_json.stdout  # JSON escapes control characters
     assert json.loads(as_json.stdout)["candidates"]
 
@@ -237,11 +252,19 @@ def test_secrets_never_reach_output_logs_or_store(reliability_env, pg_secret_sto
     assert notify.returncode == 1 and "FAILED" in notify.stdout
     assert bad_db.returncode == 6 and "cannot open database" in bad_db.stderr
     engine = open_engine(plain_url)
-    stored = json.dumps(query(engine, "SELECT channel, channel_label, last_error, title FROM delivery")
-                        + query(engine, "SELECT base_url, finish_reason FROM crawl_run"), default=str)
+    stored = json.dumps(
+        query(engine, "SELECT channel, channel_label, last_error, title FROM delivery")
+        + query(engine, "SELECT base_url, finish_reason FROM crawl_run"),
+        default=str,
+    )
     engine.dispose()
     everything = output + notify.stdout + notify.stderr + bad_db.stdout + bad_db.stderr + stored
     assert "INFO" in output  # -v really logged, crawler child included
-    for secret in ("PgS3cretPass", "HookT0kenPass", "DeadT0kenPass", "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
-                   "f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6"):
+    for secret in (
+        "PgS3cretPass",
+        "HookT0kenPass",
+        "DeadT0kenPass",
+        "a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6",
+        "f9e8d7c6b5a4f9e8d7c6b5a4f9e8d7c6",
+    ):
         assert secret not in everything, secret

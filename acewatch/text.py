@@ -2,7 +2,7 @@
 
 Everything acewatch scraped is untrusted. A title could carry terminal escape
 sequences (to rewrite a screen) or Rich [markup]; these helpers neutralise it
-before it is printed. (The Atom feed escapes through ElementTree, monitor/feed.py.)
+before it is printed. (The Atom feed escapes through ElementTree, acewatch/outputs/feed.py.)
 """
 
 from __future__ import annotations
@@ -23,4 +23,3 @@ def for_rich(text: object) -> str:
     from rich.markup import escape
 
     return escape(for_terminal(text))
-

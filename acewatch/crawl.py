@@ -20,30 +20,41 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import Engine
 
+from acewatch.config import Config
 from crawler.removal import is_waiting
-from monitor.config import Config
 from store.runs import begin_run, fail_run, get_run, iter_snapshot, latest_healthy_run
 
 log = logging.getLogger(__name__)
 SOURCES = ("ace", "coursera")
 
 
-def crawl_spec(config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str,
-               known: KnownExhibits) -> dict:
-    return {"db": config.db, "run_ids": run_ids, "sources": list(sources), "progress": progress,
-            "parent_pid": os.getpid(),
-            "known_exhibits": known.urls, "waiting_exhibits": known.waiting,
-            "cache_dir": cache_dir(config), "full_fetch": full_fetch_due(config),
-            "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()),
-            "ace": asdict(config.ace), "coursera": asdict(config.coursera), "crawl": asdict(config.crawl)}
+def crawl_spec(
+    config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str, known: KnownExhibits
+) -> dict:
+    return {
+        "db": config.db,
+        "run_ids": run_ids,
+        "sources": list(sources),
+        "progress": progress,
+        "parent_pid": os.getpid(),
+        "known_exhibits": known.urls,
+        "waiting_exhibits": known.waiting,
+        "cache_dir": cache_dir(config),
+        "full_fetch": full_fetch_due(config),
+        "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+        "ace": asdict(config.ace),
+        "coursera": asdict(config.coursera),
+        "crawl": asdict(config.crawl),
+    }
 
 
 def base_url(config: Config, source: str) -> str:
     return config.ace.base_url if source == "ace" else config.coursera.api_url
 
 
-def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOURCES,
-                  progress: str = "auto") -> dict[str, int]:
+def crawl_sources(
+    config: Config, engine: Engine, sources: tuple[str, ...] = SOURCES, progress: str = "auto"
+) -> dict[str, int]:
     """Crawl `sources` in a child process; return the run id of each (finished or failed)."""
     run_ids = {source: begin_run(engine, source, base_url(config, source)) for source in sources}
     spec = crawl_spec(config, run_ids, sources, progress, known_exhibits(engine, config.ace.base_url))
@@ -53,7 +64,7 @@ def crawl_sources(config: Config, engine: Engine, sources: tuple[str, ...] = SOU
         if problem is None and spec["full_fetch"] and spec["cache_dir"]:
             _full_fetch_marker(spec["cache_dir"]).touch()
     finally:  # also on Ctrl-C/SIGTERM: no run is left `running`
-        for source, run_id in run_ids.items():
+        for _source, run_id in run_ids.items():
             if get_run(engine, run_id).outcome == "running":
                 fail_run(engine, run_id, problem or "crawler exited without storing its snapshot")
     return run_ids
@@ -93,16 +104,22 @@ def known_exhibits(engine: Engine, base_url: str) -> KnownExhibits:
     if run is None:
         return KnownExhibits()
     site = urlsplit(base_url)[:2]
-    records = [r for r in iter_snapshot(engine, "ace", run.id, columns=("url", "parse_status", "problem"))
-               if urlsplit(r["url"])[:2] == site]
-    return KnownExhibits([r["url"] for r in records],
-                         [r["url"] for r in records if r["parse_status"] != "ok" and is_waiting(r["problem"])])
+    records = [
+        r
+        for r in iter_snapshot(engine, "ace", run.id, columns=("url", "parse_status", "problem"))
+        if urlsplit(r["url"])[:2] == site
+    ]
+    return KnownExhibits(
+        [r["url"] for r in records],
+        [r["url"] for r in records if r["parse_status"] != "ok" and is_waiting(r["problem"])],
+    )
 
 
 def _run_child(spec: dict, timeout: int) -> str | None:
     """Run crawler.run; return why it failed, or None."""
-    child = subprocess.Popen([sys.executable, "-m", "crawler.run"], stdin=subprocess.PIPE,
-                             start_new_session=True, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "crawler.run"], stdin=subprocess.PIPE, start_new_session=True, text=True
+    )
     try:
         child.communicate(json.dumps(spec), timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from monitor.config import Config
+from acewatch.config import Config
 
 
 @dataclass
 class Finding:
-    source: str                 # ace | coursera | store | alerts | browser
-    check: str                  # reachable | robots | organization | exhibit | sitemap | program | schema | url
+    source: str  # ace | coursera | store | alerts | browser
+    check: str  # reachable | robots | organization | exhibit | sitemap | program | schema | url
     ok: bool
     message: str
     details: dict[str, Any] = field(default_factory=dict)
@@ -31,17 +31,24 @@ class Finding:
 
 def diagnose(config: Config) -> list[Finding]:
     """Every finding for this configuration, sources first, then the store and the alerts."""
+    from acewatch.doctor.sources import ace_findings, coursera_findings
     from crawler.probe import Renderer
     from crawler.rendering import chromium_path
-    from monitor.doctor_sources import ace_findings, coursera_findings
 
     findings: list[Finding] = []
     executable = chromium_path(config.crawl.chromium) if config.crawl.render != "never" else None
     if config.crawl.render != "never":
-        findings.append(Finding("browser", "chromium", executable is not None,
-                                f"Chromium {executable} (render = \"{config.crawl.render}\")" if executable else
-                                f"render = \"{config.crawl.render}\" but no Chromium found: apt-get install chromium "
-                                "or set [crawl] chromium"))
+        findings.append(
+            Finding(
+                "browser",
+                "chromium",
+                executable is not None,
+                f'Chromium {executable} (render = "{config.crawl.render}")'
+                if executable
+                else f'render = "{config.crawl.render}" but no Chromium found: apt-get install chromium '
+                "or set [crawl] chromium",
+            )
+        )
     with Renderer(executable or "", config.crawl.render_timeout) as renderer:
         findings += ace_findings(config, renderer if executable else None)
     findings += coursera_findings(config)
@@ -73,27 +80,46 @@ def store_findings(config: Config) -> list[Finding]:
     if current is None:
         return [Finding("store", "schema", True, f"{where} opens; new store, its schema is created by the first run")]
     if not known:
-        return [Finding("store", "schema", False, f"{where} has schema {current}, newer than this acewatch "
-                        f"(head {head}): upgrade acewatch")]
-    return [Finding("store", "schema", False, f"{where} has schema {current}, behind head {head}: the next "
-                    "`acewatch run` upgrades it (back the database up first)")]
+        return [
+            Finding(
+                "store",
+                "schema",
+                False,
+                f"{where} has schema {current}, newer than this acewatch (head {head}): upgrade acewatch",
+            )
+        ]
+    return [
+        Finding(
+            "store",
+            "schema",
+            False,
+            f"{where} has schema {current}, behind head {head}: the next "
+            "`acewatch run` upgrades it (back the database up first)",
+        )
+    ]
 
 
 def alert_findings(config: Config) -> list[Finding]:
     """Each alert URL parses as an Apprise URL; shown masked, never with its token."""
-    from monitor.alerts import masked_label, validate_urls
+    from acewatch.alerts import masked_label, validate_urls
 
     if not config.alerts.urls:
         return [Finding("alerts", "urls", True, "no alert URLs configured ([alerts] urls): changes are only printed")]
     problems = validate_urls(config.alerts.urls)
     findings = [Finding("alerts", "url", False, problem) for problem in problems]
     bad = {int(p.split()[2]) for p in problems if p.startswith("alert URL ")}
-    findings += [Finding("alerts", "url", True, f"alert URL {number} {masked_label(url)} parses")
-                 for number, url in enumerate(config.alerts.urls, start=1) if number not in bad]
+    findings += [
+        Finding("alerts", "url", True, f"alert URL {number} {masked_label(url)} parses")
+        for number, url in enumerate(config.alerts.urls, start=1)
+        if number not in bad
+    ]
     return findings
 
 
 def report(findings: list[Finding]) -> dict[str, Any]:
     """The --json shape: ok overall, and every finding."""
-    return {"ok": all(f.ok for f in findings), "problems": [f.line() for f in findings if not f.ok],
-            "findings": [asdict(f) for f in findings]}
+    return {
+        "ok": all(f.ok for f in findings),
+        "problems": [f.line() for f in findings if not f.ok],
+        "findings": [asdict(f) for f in findings],
+    }

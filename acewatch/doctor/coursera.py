@@ -12,6 +12,8 @@ from urllib.parse import urlencode, urlsplit
 
 from protego import Protego
 
+from acewatch.config import Config
+from acewatch.doctor.checks import Finding
 from crawler.parsing.coursera import (
     ApiPageError,
     parse_api_page,
@@ -20,8 +22,6 @@ from crawler.parsing.coursera import (
     program_path,
 )
 from crawler.probe import Fetched, fetch, gunzipped
-from monitor.config import Config
-from monitor.doctor import Finding
 
 SUB_SITEMAPS_READ = 10  # sub-sitemaps read at most to find program pages
 
@@ -31,13 +31,14 @@ def discovery_findings(config: Config, robots: Protego, robots_answer: Fetched) 
         return api_findings(config)
     indexes = list(robots.sitemaps)
     if not indexes:
-        return [Finding("coursera", "sitemap", False, f"{robots_answer.url} declares no Sitemap: "
-                        "cannot list programs")]
+        return [Finding("coursera", "sitemap", False, f"{robots_answer.url} declares no Sitemap: cannot list programs")]
     program = config.coursera.site_url.rstrip("/") + "/professional-certificates/x"
     needs = {"the sitemap index": indexes[0], "program pages": program}
-    forbidden = [Finding("coursera", "robots", False, f"{robots_answer.url} forbids {urlsplit(url).path} "
-                         f"(needed for {why})") for why, url in needs.items()
-                 if not robots.can_fetch(url, config.crawl.user_agent)]
+    forbidden = [
+        Finding("coursera", "robots", False, f"{robots_answer.url} forbids {urlsplit(url).path} (needed for {why})")
+        for why, url in needs.items()
+        if not robots.can_fetch(url, config.crawl.user_agent)
+    ]
     if forbidden:
         return forbidden
     findings = [Finding("coursera", "robots", True, "robots.txt allows the sitemaps and program pages")]
@@ -77,10 +78,19 @@ def sitemap(index_url: str, config: Config) -> tuple[Finding, list[str]]:
         paths = [urlsplit(loc).path for loc in _entries(page)[1]] if page.ok else []
         programs = [path for path in paths if program_key(path.rstrip("/"))]
         if programs:
-            return Finding("coursera", "sitemap", True, f"sitemap index lists {len(subs)} sitemap(s); {sub} lists "
-                           f"{len(programs)} program pages", {"sitemaps": len(subs), "programs": len(programs)}), programs
-    return Finding("coursera", "sitemap", False, f"no program page in the first {min(len(subs), SUB_SITEMAPS_READ)} "
-                   f"sitemap(s) of {index_url}"), []
+            return Finding(
+                "coursera",
+                "sitemap",
+                True,
+                f"sitemap index lists {len(subs)} sitemap(s); {sub} lists {len(programs)} program pages",
+                {"sitemaps": len(subs), "programs": len(programs)},
+            ), programs
+    return Finding(
+        "coursera",
+        "sitemap",
+        False,
+        f"no program page in the first {min(len(subs), SUB_SITEMAPS_READ)} sitemap(s) of {index_url}",
+    ), []
 
 
 def program_page(url: str, config: Config) -> Finding:
@@ -93,14 +103,18 @@ def program_page(url: str, config: Config) -> Finding:
     except ValueError as exc:
         return Finding("coursera", "program", False, f"program {urlsplit(url).path} unreadable: {exc}")
     ace = f"ACE claim {claim.ace_claim}" + (f" (up to {claim.ace_credits} credits)" if claim.ace_credits else "")
-    return Finding("coursera", "program", True, f"program {urlsplit(url).path} read plain: title \"{claim.title}\", "
-                   f"{ace}", {"url": url, "title": claim.title, "ace_claim": claim.ace_claim,
-                              "ace_credits": claim.ace_credits})
+    return Finding(
+        "coursera",
+        "program",
+        True,
+        f'program {urlsplit(url).path} read plain: title "{claim.title}", {ace}',
+        {"url": url, "title": claim.title, "ace_claim": claim.ace_claim, "ace_credits": claim.ace_credits},
+    )
 
 
 def api_findings(config: Config) -> list[Finding]:
     """discovery = "api": the API host's robots.txt must permit /api/, and one page must read."""
-    from monitor.doctor_sources import reach
+    from acewatch.doctor.sources import reach
 
     api = config.coursera.api_url.rstrip("/") + "/"
     findings, robots, answer = reach("coursera", api, config)
@@ -108,8 +122,15 @@ def api_findings(config: Config) -> list[Finding]:
         return findings
     url = f"{api}onDemandSpecializations.v1?" + urlencode({"fields": "name,slug,productVariant", "limit": 1})
     if not robots.can_fetch(url, config.crawl.user_agent):
-        return findings + [Finding("coursera", "robots", False, f"{answer.url} forbids {urlsplit(url).path} "
-                                   "(needed for [coursera] discovery = \"api\"): set discovery = \"sitemap\"")]
+        return findings + [
+            Finding(
+                "coursera",
+                "robots",
+                False,
+                f"{answer.url} forbids {urlsplit(url).path} "
+                '(needed for [coursera] discovery = "api"): set discovery = "sitemap"',
+            )
+        ]
     page = _get(url, config)
     try:
         elements = parse_api_page(page.body).elements if page.ok else []
@@ -117,6 +138,8 @@ def api_findings(config: Config) -> list[Finding]:
         return findings + [Finding("coursera", "api", False, f"{url}: {exc}")]
     paths = [path for element in elements if (path := program_path(element))]
     if not paths:
-        return findings + [Finding("coursera", "api", False, f"{url}: {page.problem() if not page.ok else 'no programs'}")]
+        return findings + [
+            Finding("coursera", "api", False, f"{url}: {page.problem() if not page.ok else 'no programs'}")
+        ]
     findings.append(Finding("coursera", "api", True, f"the catalog API answers ({len(elements)} program on page 1)"))
     return findings + [program_page(config.coursera.site_url.rstrip("/") + paths[0], config)]

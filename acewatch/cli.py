@@ -12,17 +12,20 @@ import os
 import sys
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
-from monitor.config import Config, ConfigError, load_config
+from acewatch.config import Config, ConfigError, load_config
 
 app = typer.Typer(
     help="Track which Coursera certificates carry an ACE college-credit recommendation, word for word, "
-         "and report what changed. Evidence comes from acewatch's own crawls of the ACE National Guide "
-         "and the Coursera catalog.",
-    no_args_is_help=True, add_completion=False, rich_markup_mode=None)
+    "and report what changed. Evidence comes from acewatch's own crawls of the ACE National Guide "
+    "and the Coursera catalog.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
 
 EXIT_ERROR = 6
 EXIT_LOCKED = 7
@@ -31,7 +34,7 @@ MAX_INPUT = 1 << 20
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:
     """One clear line on stderr and a documented exit code; never a traceback."""
-    from monitor.text import for_terminal
+    from acewatch.text import for_terminal
 
     typer.echo(f"acewatch: error: {for_terminal(message)}", err=True)
     raise typer.Exit(code)
@@ -40,15 +43,27 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 @app.callback()
 def main_options(
     ctx: typer.Context,
-    db: Optional[str] = typer.Option(None, "--db", envvar="ACEWATCH_DB", show_envvar=True,
-                                     help="SQLAlchemy URL of the store (default: SQLite at "
-                                          "~/.local/share/acewatch/acewatch.db)."),
-    config_path: Optional[str] = typer.Option(None, "--config", envvar="ACEWATCH_CONFIG", show_envvar=True,
-                                              help="TOML config file (default: ~/.config/acewatch/config.toml)."),
+    db: str | None = typer.Option(
+        None,
+        "--db",
+        envvar="ACEWATCH_DB",
+        show_envvar=True,
+        help="SQLAlchemy URL of the store (default: SQLite at ~/.local/share/acewatch/acewatch.db).",
+    ),
+    config_path: str | None = typer.Option(
+        None,
+        "--config",
+        envvar="ACEWATCH_CONFIG",
+        show_envvar=True,
+        help="TOML config file (default: ~/.config/acewatch/config.toml).",
+    ),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details to stderr."),
 ) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         ctx.obj = load_config(config_path, db=db)
     except ConfigError as exc:
@@ -69,16 +84,18 @@ def print_json(data: Any) -> None:
 
 
 @app.command()
-def run(ctx: typer.Context,
-        progress: str = typer.Option("auto", help="auto (a bar on a terminal, log lines otherwise), bar, log, off."),
-        as_json: bool = typer.Option(False, "--json", help="Print the cycle's runs and events as JSON.")) -> None:
+def run(
+    ctx: typer.Context,
+    progress: str = typer.Option("auto", help="auto (a bar on a terminal, log lines otherwise), bar, log, off."),
+    as_json: bool = typer.Option(False, "--json", help="Print the cycle's runs and events as JSON."),
+) -> None:
     """Crawl ACE and Coursera, match names, diff against the last run and print the digest.
 
     Exit status: 0 when both crawls were healthy, 3 when a source was unhealthy
     (its changes are held back until a healthy run), 6 on a store/config error,
     7 when another run holds the lock.
     """
-    from monitor.cycle import run_cycle
+    from acewatch.cycle import run_cycle
 
     config: Config = ctx.obj
     check_alert_urls(config)
@@ -99,8 +116,10 @@ def store_errors():
         yield
     except SQLAlchemyError as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        fail(f"the store failed during the run ({type(exc).__name__}): {reason}; "
-             "what was committed before is kept, run again")
+        fail(
+            f"the store failed during the run ({type(exc).__name__}): {reason}; "
+            "what was committed before is kept, run again"
+        )
 
 
 @contextmanager
@@ -118,21 +137,24 @@ def exclusive_run(config: Config, engine):
 def first_run_hint(config: Config, engine) -> None:
     """Before the first healthy ACE crawl with the default identifiers, say what they are and
     how to find a GUID: the defaults are the few identifiers with evidence, not the catalog."""
-    from monitor.config import DEFAULT_ACE_EXHIBITS, DEFAULT_ACE_ORGANIZATIONS
+    from acewatch.config import DEFAULT_ACE_EXHIBITS, DEFAULT_ACE_ORGANIZATIONS
     from store.runs import latest_healthy_run
 
     defaults = (config.ace.organizations, config.ace.exhibits) == (DEFAULT_ACE_ORGANIZATIONS, DEFAULT_ACE_EXHIBITS)
     if defaults and latest_healthy_run(engine, "ace") is None:
         from crawler.targets import HOW_TO_FIND
 
-        typer.echo(f"acewatch: first run: [ace] organizations holds only IBM's organization and [ace] exhibits five "
-                   f"Google/IBM exhibits (the identifiers with evidence); {HOW_TO_FIND}", err=True)
+        typer.echo(
+            f"acewatch: first run: [ace] organizations holds only IBM's organization and [ace] exhibits five "
+            f"Google/IBM exhibits (the identifiers with evidence); {HOW_TO_FIND}",
+            err=True,
+        )
 
 
 def check_alert_urls(config: Config) -> None:
     """Refuse to start a run whose alerts could not be delivered (the URL is masked)."""
     if config.alerts.urls:
-        from monitor.alerts import validate_urls
+        from acewatch.alerts import validate_urls
 
         problems = validate_urls(config.alerts.urls)
         if problems:
@@ -140,7 +162,7 @@ def check_alert_urls(config: Config) -> None:
 
 
 def show_report(report, as_json: bool) -> None:
-    from monitor.render import report_dict, show_cycle
+    from acewatch.outputs.render import report_dict, show_cycle
 
     if as_json:
         print_json(report_dict(report))
@@ -149,11 +171,15 @@ def show_report(report, as_json: bool) -> None:
 
 
 @app.command()
-def check(ctx: typer.Context,
-          name: str = typer.Argument(..., help="Exact certificate name as Coursera shows it, a Coursera "
-                                              "program URL, or its slug; - reads it from stdin."),
-          as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (schema in the README)."),
-          limit: int = typer.Option(5, min=1, max=50, help="How many nearest ACE names to list.")) -> None:
+def check(
+    ctx: typer.Context,
+    name: str = typer.Argument(
+        ...,
+        help="Exact certificate name as Coursera shows it, a Coursera program URL, or its slug; - reads it from stdin.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the answer as JSON (schema in the README)."),
+    limit: int = typer.Option(5, min=1, max=50, help="How many nearest ACE names to list."),
+) -> None:
     """Is exactly this name ACE-recommended today? Credits, period, and the nearest ACE names.
 
     Exit status: 0 recommended (exact or typographically equivalent name, period
@@ -161,8 +187,8 @@ def check(ctx: typer.Context,
     3 no close ACE name; 4 exact name but period not active; 5 no evidence;
     6 store or config error.
     """
-    from monitor.check import (EXIT_NO_EVIDENCE, EXIT_STORE, EXIT_USAGE, CheckInputError, NoEvidenceError,
-                               check as answer_check)
+    from acewatch.check import EXIT_NO_EVIDENCE, EXIT_STORE, EXIT_USAGE, CheckInputError, NoEvidenceError
+    from acewatch.check import check as answer_check
     from store.reader import ReaderError, StoreReader
 
     config: Config = ctx.obj
@@ -181,26 +207,27 @@ def check(ctx: typer.Context,
     if as_json:
         print_json(answer)
     else:
-        from monitor.render import show_check
+        from acewatch.outputs.render import show_check
 
         show_check(answer)
     raise typer.Exit(answer["exit_code"])
 
 
 def _site_hosts(config: Config) -> tuple[str, ...]:
-    from monitor.check import site_hosts
+    from acewatch.check import site_hosts
 
     return site_hosts(config.coursera.site_url)
 
 
 @app.command()
-def changes(ctx: typer.Context,
-            cycle: Optional[int] = typer.Option(None, help="Show this cycle instead of the newest."),
-            as_json: bool = typer.Option(False, "--json", help="Print the events as JSON (schema in the README).")
-            ) -> None:
+def changes(
+    ctx: typer.Context,
+    cycle: int | None = typer.Option(None, help="Show this cycle instead of the newest."),
+    as_json: bool = typer.Option(False, "--json", help="Print the events as JSON (schema in the README)."),
+) -> None:
     """Show what the newest monitor cycle found changed (or a given cycle's changes)."""
-    from monitor.render import show_events
-    from monitor.reports import ReportError, changes_data
+    from acewatch.outputs.render import show_events
+    from acewatch.outputs.reports import ReportError, changes_data
 
     try:
         data = changes_data(open_store(ctx.obj), cycle)
@@ -213,17 +240,19 @@ def changes(ctx: typer.Context,
 
 
 @app.command()
-def demo(ctx: typer.Context,
-         progress: str = typer.Option("auto", help="auto, bar, log or off."),
-         as_json: bool = typer.Option(False, "--json", help="Print day 2's cycle as JSON.")) -> None:
+def demo(
+    ctx: typer.Context,
+    progress: str = typer.Option("auto", help="auto, bar, log or off."),
+    as_json: bool = typer.Option(False, "--json", help="Print day 2's cycle as JSON."),
+) -> None:
     """Run the whole pipeline offline: serve the bundled fixture site's day 1, run, serve day 2, run.
 
     The runs go to the store that --db names (or the default), so `check` and
     `changes` work on the demo data afterwards.
     """
+    from acewatch.cycle import run_cycle
+    from acewatch.outputs.render import console
     from fixtures.server import FixtureSite
-    from monitor.cycle import run_cycle
-    from monitor.render import console
 
     config: Config = ctx.obj
     engine = open_store(config)
@@ -236,20 +265,23 @@ def demo(ctx: typer.Context,
             report = run_cycle(demo_config, engine, progress=progress)
     show_report(report, as_json)
     if not as_json:
-        console().print('\nTry: acewatch check "Meta Front-End Developer Professional Certificate"   '
-                        "or   acewatch changes --json")
+        console().print(
+            '\nTry: acewatch check "Meta Front-End Developer Professional Certificate"   or   acewatch changes --json'
+        )
 
 
 @app.command()
-def notify(ctx: typer.Context,
-           test: bool = typer.Option(False, "--test", help="Send a test message to every alert URL."),
-           as_json: bool = typer.Option(False, "--json", help="Print the results as JSON.")) -> None:
+def notify(
+    ctx: typer.Context,
+    test: bool = typer.Option(False, "--test", help="Send a test message to every alert URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
     """Deliver pending alert digests now (they are retried on every run), or send a test message.
 
     Alert URLs are Apprise URLs from [alerts] urls or ACEWATCH_ALERT_URLS; they
     are shown masked. Exit status: 0 when every delivery succeeded, 1 otherwise.
     """
-    from monitor.alerts import deliver_pending, send_test
+    from acewatch.alerts import deliver_pending, send_test
 
     config: Config = ctx.obj
     if not config.alerts.urls:
@@ -259,16 +291,20 @@ def notify(ctx: typer.Context,
         rows = [{"channel": label, "ok": ok, "error": error} for label, ok, error in send_test(config.alerts.urls)]
     else:
         report = deliver_pending(open_store(config), config.alerts.urls)
-        rows = [{"channel": r.channel_label, "ok": r.outcome == "sent", "error": r.error, "cycle": r.cycle_id}
-                for r in report.results]
+        rows = [
+            {"channel": r.channel_label, "ok": r.outcome == "sent", "error": r.error, "cycle": r.cycle_id}
+            for r in report.results
+        ]
     if as_json:
         print_json(rows)
     else:
-        from monitor.text import for_terminal
+        from acewatch.text import for_terminal
 
         for row in rows:
-            typer.echo(f"{'sent' if row['ok'] else 'FAILED'}  {for_terminal(row['channel'])}"
-                       + (f"  ({for_terminal(row['error'])})" if row["error"] else ""))
+            typer.echo(
+                f"{'sent' if row['ok'] else 'FAILED'}  {for_terminal(row['channel'])}"
+                + (f"  ({for_terminal(row['error'])})" if row["error"] else "")
+            )
         if not rows:
             typer.echo("nothing pending")
     raise typer.Exit(0 if all(row["ok"] for row in rows) else 1)
@@ -313,8 +349,9 @@ def plain_check_args(argv: list[str]) -> dict[str, Any] | None:
     if not command or args["name"] is None:
         return None
     args["db"] = args["db"] if args["db"] is not None else os.environ.get("ACEWATCH_DB") or None
-    args["config_path"] = (args["config_path"] if args["config_path"] is not None
-                           else os.environ.get("ACEWATCH_CONFIG") or None)
+    args["config_path"] = (
+        args["config_path"] if args["config_path"] is not None else os.environ.get("ACEWATCH_CONFIG") or None
+    )
     return args
 
 
@@ -343,7 +380,7 @@ def fast_check(argv: list[str]) -> int | None:
     return 0
 
 
-from monitor.server_cli import export, history, schedule, status  # noqa: E402  (commands for servers)
+from acewatch.server_cli import export, history, schedule, status  # noqa: E402  (commands for servers)
 
 app.command()(schedule)
 app.command()(status)
@@ -352,9 +389,11 @@ app.command()(export)
 
 
 @app.command()
-def serve(ctx: typer.Context,
-          host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 for every interface)."),
-          port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on.")) -> None:
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0 for every interface)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="TCP port to listen on."),
+) -> None:
     """Serve the read-only web app: check a name, changes, history, status, Atom feed, JSON twins.
 
     Runs until SIGINT/SIGTERM. Nothing it serves writes to the store; routes in the README.
@@ -366,17 +405,20 @@ def serve(ctx: typer.Context,
 
 
 @app.command()
-def audit(ctx: typer.Context,
-          as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON (schema in the README)."),
-          as_csv: bool = typer.Option(False, "--csv", help="Print one CSV row a finding.")) -> None:
+def audit(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON (schema in the README)."),
+    as_csv: bool = typer.Option(False, "--csv", help="Print one CSV row a finding."),
+) -> None:
     """Coursera pages whose ACE claim the ACE guide does not back, grouped by claim verdict, with evidence.
 
     Exit status: 0 when every claim is backed (nothing to report), 3 when
     something is reported, 5 when no monitor cycle has judged claims yet,
     6 on a store or config error.
     """
-    from monitor.audit import audit as run_audit, render_csv, render_text
-    from monitor.reports import ReportError, sanitize
+    from acewatch.audit import audit as run_audit
+    from acewatch.audit import render_csv, render_text
+    from acewatch.outputs.reports import ReportError, sanitize
 
     if as_json and as_csv:
         fail("--json and --csv exclude each other", 2)
@@ -392,12 +434,13 @@ def audit(ctx: typer.Context,
 
 
 @app.command()
-def doctor(ctx: typer.Context,
-           as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON.")) -> None:
+def doctor(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the findings as JSON.")
+) -> None:
     """Check this server before the first run: per source reachable, robots.txt, discovery, one record read
     (rendered where needed); the store and its schema; the alert URLs (masked). Exit 0 when all is well, 3 if not.
     """
-    from monitor.doctor import diagnose, report
+    from acewatch.doctor.checks import diagnose, report
 
     findings = diagnose(ctx.obj)
     if as_json:
@@ -418,4 +461,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -1,8 +1,8 @@
 """What `status`, `history` and `export` report, as plain JSON-able data.
 
-These functions only read the store; the commands in monitor.server_cli
+These functions only read the store; the commands in acewatch.server_cli
 decide how the data looks. Scraped strings come back as stored: anything that
-prints them passes them through monitor.text (see `sanitize`).
+prints them passes them through acewatch.text (see `sanitize`).
 """
 
 from __future__ import annotations
@@ -13,20 +13,21 @@ import json
 import os
 import tempfile
 from collections import defaultdict
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import Engine, func, select
 
-from monitor.check import as_url
+from acewatch.check import as_url
+from acewatch.schedule import stored_next_run
+from acewatch.text import for_terminal
 from monitor.diff import RECOMMENDED
 from monitor.names import normalize
-from monitor.schedule import stored_next_run
 from monitor.notes import note_is_problem, notes_of, rendered_pages
 from monitor.status import exhibit_status
-from monitor.text import for_terminal
 from store.cycles import cycle_events, cycle_matches, latest_cycle
 from store.database import mask_url
 from store.locks import holder_of
@@ -34,8 +35,23 @@ from store.models import AceExhibit, ChangeEvent, CourseraProgram, CrawlRun, Cyc
 from store.runs import load_snapshot, recent_runs
 
 SOURCES = ("ace", "coursera")
-EXPORT_FIELDS = ("slug", "title", "partner", "url", "verdict", "differences", "status", "credits",
-                 "ace_id", "ace_title", "exhibit_url", "as_of", "claim", "claim_credits", "claim_text")
+EXPORT_FIELDS = (
+    "slug",
+    "title",
+    "partner",
+    "url",
+    "verdict",
+    "differences",
+    "status",
+    "credits",
+    "ace_id",
+    "ace_title",
+    "exhibit_url",
+    "as_of",
+    "claim",
+    "claim_credits",
+    "claim_text",
+)
 # A stored next run this far in the past means no daemon is advancing it.
 OVERDUE_AFTER = timedelta(minutes=5)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -51,19 +67,19 @@ class ReportError(Exception):
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def aware(moment: datetime | None) -> datetime | None:
     """SQLite returns naive datetimes; every time in the store is UTC."""
     if moment is None:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def iso(moment: datetime | None) -> str | None:
     moment = aware(moment)
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
 
 
 def age_text(hours: float) -> str:
@@ -90,30 +106,48 @@ def sanitize(data: Any) -> Any:
 # --------------------------------------------------------------------------
 
 
-def status_data(engine: Engine, db_url: str, runs: int = 5, max_age_days: float | None = None,
-                now: datetime | None = None) -> dict[str, Any]:
+def status_data(
+    engine: Engine, db_url: str, runs: int = 5, max_age_days: float | None = None, now: datetime | None = None
+) -> dict[str, Any]:
     """Runs, data age, the next scheduled run, alert backlog and the lock: one look at a server.
 
     `problems` lists what a person (or a monitoring probe) should act on.
     """
     now = now or utcnow()
     sources = {source: source_status(engine, source, runs, now) for source in SOURCES}
-    data = {"database": mask_url(db_url), "checked_at": iso(now), "sources": sources,
-            "latest_cycle": cycle_summary(engine), "next_run": next_run(engine, now),
-            "deliveries": delivery_counts(engine), "lock": lock_status(engine, now)}
+    data = {
+        "database": mask_url(db_url),
+        "checked_at": iso(now),
+        "sources": sources,
+        "latest_cycle": cycle_summary(engine),
+        "next_run": next_run(engine, now),
+        "deliveries": delivery_counts(engine),
+        "lock": lock_status(engine, now),
+    }
     data["problems"] = status_problems(data, max_age_days)
     return data
 
 
 def run_summary(run: CrawlRun) -> dict[str, Any]:
-    return {"id": run.id, "started_at": iso(run.started_at), "finished_at": iso(run.finished_at),
-            "outcome": run.outcome, "healthy": run.healthy, "pages": run.pages, "records": run.records,
-            "errors": run.errors, "unknown": run.unknown, "finish_reason": run.finish_reason,
-            "failing_checks": [check.get("message", check.get("check")) for check in run.health_report or []
-                               if not check.get("ok", True)],
-            "notes": [{"message": note["message"], "attention": note_is_problem(note)}
-                      for note in notes_of(run.health_report)],
-            "rendered_pages": rendered_pages(run.health_report)}
+    return {
+        "id": run.id,
+        "started_at": iso(run.started_at),
+        "finished_at": iso(run.finished_at),
+        "outcome": run.outcome,
+        "healthy": run.healthy,
+        "pages": run.pages,
+        "records": run.records,
+        "errors": run.errors,
+        "unknown": run.unknown,
+        "finish_reason": run.finish_reason,
+        "failing_checks": [
+            check.get("message", check.get("check")) for check in run.health_report or [] if not check.get("ok", True)
+        ],
+        "notes": [
+            {"message": note["message"], "attention": note_is_problem(note)} for note in notes_of(run.health_report)
+        ],
+        "rendered_pages": rendered_pages(run.health_report),
+    }
 
 
 def source_status(engine: Engine, source: str, limit: int, now: datetime) -> dict[str, Any]:
@@ -122,10 +156,12 @@ def source_status(engine: Engine, source: str, limit: int, now: datetime) -> dic
     healthy = recent_runs(engine, source, limit=1, healthy=True)
     last = healthy[0] if healthy else None
     hours = (now - aware(last.started_at)).total_seconds() / 3600 if last else None
-    return {"runs": [run_summary(run) for run in runs],
-            "last_healthy": run_summary(last) if last else None,
-            "data_age_hours": round(hours, 2) if hours is not None else None,
-            "data_age": age_text(hours) if hours is not None else None}
+    return {
+        "runs": [run_summary(run) for run in runs],
+        "last_healthy": run_summary(last) if last else None,
+        "data_age_hours": round(hours, 2) if hours is not None else None,
+        "data_age": age_text(hours) if hours is not None else None,
+    }
 
 
 def cycle_summary(engine: Engine) -> dict[str, Any] | None:
@@ -133,11 +169,18 @@ def cycle_summary(engine: Engine) -> dict[str, Any] | None:
         row = connection.execute(select(Cycle).order_by(Cycle.id.desc()).limit(1)).mappings().first()
         if row is None:
             return None
-        events = connection.execute(select(func.count()).select_from(ChangeEvent)
-                                    .where(ChangeEvent.cycle_id == row["id"])).scalar_one()
-    return {"id": row["id"], "started_at": iso(row["started_at"]), "finished_at": iso(row["finished_at"]),
-            "outcome": row["outcome"], "ace_run_id": row["ace_run_id"],
-            "coursera_run_id": row["coursera_run_id"], "events": int(events)}
+        events = connection.execute(
+            select(func.count()).select_from(ChangeEvent).where(ChangeEvent.cycle_id == row["id"])
+        ).scalar_one()
+    return {
+        "id": row["id"],
+        "started_at": iso(row["started_at"]),
+        "finished_at": iso(row["finished_at"]),
+        "outcome": row["outcome"],
+        "ace_run_id": row["ace_run_id"],
+        "coursera_run_id": row["coursera_run_id"],
+        "events": int(events),
+    }
 
 
 def next_run(engine: Engine, now: datetime) -> dict[str, Any] | None:
@@ -145,23 +188,25 @@ def next_run(engine: Engine, now: datetime) -> dict[str, Any] | None:
     at = stored_next_run(engine)
     if at is None:
         return None
-    return {"at": iso(at), "in_seconds": round((at - now).total_seconds()),
-            "overdue": at < now - OVERDUE_AFTER}
+    return {"at": iso(at), "in_seconds": round((at - now).total_seconds()), "overdue": at < now - OVERDUE_AFTER}
 
 
 def delivery_counts(engine: Engine) -> dict[str, Any]:
     """Alert outbox backlog: pending digests, those of them that already failed, and the newest error.
 
-    A failed send goes back to `pending` with attempts + 1 (monitor.alerts), so
+    A failed send goes back to `pending` with attempts + 1 (acewatch.alerts), so
     "failing" is pending with attempts > 0; its last_error is already masked.
     """
     with engine.connect() as connection:
-        rows = connection.execute(select(Delivery.status, Delivery.attempts, func.count())
-                                  .group_by(Delivery.status, Delivery.attempts)).all()
+        rows = connection.execute(
+            select(Delivery.status, Delivery.attempts, func.count()).group_by(Delivery.status, Delivery.attempts)
+        ).all()
         last_error = connection.execute(
-            select(Delivery.last_error).where(Delivery.status == "pending", Delivery.attempts > 0,
-                                              Delivery.last_error.is_not(None))
-            .order_by(Delivery.id.desc()).limit(1)).scalar()
+            select(Delivery.last_error)
+            .where(Delivery.status == "pending", Delivery.attempts > 0, Delivery.last_error.is_not(None))
+            .order_by(Delivery.id.desc())
+            .limit(1)
+        ).scalar()
     counts: dict[str, Any] = {"pending": 0, "failing": 0, "sending": 0, "sent": 0}
     for status, attempts, count in rows:
         if status == "pending":
@@ -186,8 +231,9 @@ def status_problems(data: dict[str, Any], max_age_days: float | None) -> list[st
             problems.append(f"{source}: never crawled")
             continue
         finished = next((run for run in info["runs"] if run["outcome"] != "running"), None)
-        problems.extend(f"{source}: {note['message']}" for note in (finished or {}).get("notes", [])
-                        if note["attention"])
+        problems.extend(
+            f"{source}: {note['message']}" for note in (finished or {}).get("notes", []) if note["attention"]
+        )
         if newest["outcome"] != "running" and not newest["healthy"]:
             reason = "; ".join(newest["failing_checks"]) or newest["outcome"]
             problems.append(f"{source}: newest run {newest['id']} is unhealthy ({reason})")
@@ -198,8 +244,10 @@ def status_problems(data: dict[str, Any], max_age_days: float | None) -> list[st
         problems.append(f"the scheduled run due {data['next_run']['at']} is overdue: is `acewatch schedule` running?")
     if data["deliveries"]["failing"]:
         error = data["deliveries"]["last_error"]
-        problems.append(f"{data['deliveries']['failing']} alert deliveries are failing"
-                        + (f" (last error: {error})" if error else ""))
+        problems.append(
+            f"{data['deliveries']['failing']} alert deliveries are failing"
+            + (f" (last error: {error})" if error else "")
+        )
     if data["lock"] and data["lock"]["expired"]:
         problems.append(f"the run lock of {data['lock']['holder']} expired: that run died without releasing it")
     return problems
@@ -215,7 +263,7 @@ def changes_data(engine: Engine, cycle: int | None = None) -> dict[str, Any]:
 
     One function for the CLI and the web page, so both show the same cycle.
     """
-    from monitor.render import events_dict
+    from acewatch.outputs.render import events_dict
 
     chosen = cycle if cycle is not None else getattr(latest_cycle(engine), "id", None)
     if chosen is None:
@@ -247,8 +295,10 @@ def history_data(engine: Engine, name: str) -> dict[str, Any]:
     exhibits = _rows_by_run(engine, AceExhibit, AceExhibit.cid, cids | matched_cids)
     run_dates = _run_dates(engine, {c["ace_run_id"] for c in cycles} | {c["coursera_run_id"] for c in cycles})
     events = _events(engine, cids | program_ids)
-    found = {"ace": _subjects(exhibits, "cid", sorted(cids), ("ace_id",)),
-             "coursera": _subjects(programs, "program_id", sorted(program_ids), ("slug",))}
+    found = {
+        "ace": _subjects(exhibits, "cid", sorted(cids), ("ace_id",)),
+        "coursera": _subjects(programs, "program_id", sorted(program_ids), ("slug",)),
+    }
     timeline = _timeline(cycles, sorted(cids), sorted(program_ids), exhibits, programs, matches, run_dates, events)
     return {"query": name, "found": found, "timeline": timeline}
 
@@ -260,12 +310,17 @@ def find_subjects(engine: Engine, name: str) -> tuple[set[str], set[str]]:
     slug = _slug_of(query)
     with engine.connect() as connection:
         ace = connection.execute(select(AceExhibit.cid, AceExhibit.ace_id, AceExhibit.title).distinct()).all()
-        coursera = connection.execute(select(CourseraProgram.program_id, CourseraProgram.slug,
-                                             CourseraProgram.title).distinct()).all()
-    cids = {cid for cid, ace_id, title in ace
-            if query in (cid, ace_id, title) or (title and normalize(title).text == key)}
-    program_ids = {pid for pid, program_slug, title in coursera
-                   if query in (pid, title) or program_slug == slug or (title and normalize(title).text == key)}
+        coursera = connection.execute(
+            select(CourseraProgram.program_id, CourseraProgram.slug, CourseraProgram.title).distinct()
+        ).all()
+    cids = {
+        cid for cid, ace_id, title in ace if query in (cid, ace_id, title) or (title and normalize(title).text == key)
+    }
+    program_ids = {
+        pid
+        for pid, program_slug, title in coursera
+        if query in (pid, title) or program_slug == slug or (title and normalize(title).text == key)
+    }
     return _with_partners(engine, cids, program_ids)
 
 
@@ -282,16 +337,28 @@ def _with_partners(engine: Engine, cids: set[str], program_ids: set[str]) -> tup
     if not cids and not program_ids:
         return cids, program_ids
     with engine.connect() as connection:
-        rows = connection.execute(select(ProgramMatch.program_id, ProgramMatch.cid).distinct().where(
-            ProgramMatch.verdict.in_(RECOMMENDED),
-            ProgramMatch.cid.in_(sorted(cids)) | ProgramMatch.program_id.in_(sorted(program_ids)))).all()
+        rows = connection.execute(
+            select(ProgramMatch.program_id, ProgramMatch.cid)
+            .distinct()
+            .where(
+                ProgramMatch.verdict.in_(RECOMMENDED),
+                ProgramMatch.cid.in_(sorted(cids)) | ProgramMatch.program_id.in_(sorted(program_ids)),
+            )
+        ).all()
     return cids | {cid for _pid, cid in rows if cid}, program_ids | {pid for pid, _cid in rows}
 
 
 def _finished_cycles(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as connection:
-        rows = connection.execute(select(Cycle.id, Cycle.started_at, Cycle.ace_run_id, Cycle.coursera_run_id)
-                                  .where(Cycle.outcome == "finished").order_by(Cycle.id)).mappings().all()
+        rows = (
+            connection.execute(
+                select(Cycle.id, Cycle.started_at, Cycle.ace_run_id, Cycle.coursera_run_id)
+                .where(Cycle.outcome == "finished")
+                .order_by(Cycle.id)
+            )
+            .mappings()
+            .all()
+        )
     return [dict(row) for row in rows]
 
 
@@ -311,8 +378,11 @@ def _matches(engine: Engine, program_ids: set[str]) -> dict[tuple[int, str], dic
     if not program_ids:
         return {}
     with engine.connect() as connection:
-        rows = connection.execute(select(ProgramMatch.__table__)
-                                  .where(ProgramMatch.program_id.in_(sorted(program_ids)))).mappings().all()
+        rows = (
+            connection.execute(select(ProgramMatch.__table__).where(ProgramMatch.program_id.in_(sorted(program_ids))))
+            .mappings()
+            .all()
+        )
     return {(row["cycle_id"], row["program_id"]): dict(row) for row in rows}
 
 
@@ -327,15 +397,28 @@ def _run_dates(engine: Engine, run_ids: set[int | None]) -> dict[int, datetime]:
 
 def _events(engine: Engine, keys: set[str]) -> dict[int, list[dict[str, Any]]]:
     with engine.connect() as connection:
-        rows = connection.execute(select(ChangeEvent.__table__).where(ChangeEvent.subject_key.in_(sorted(keys)))
-                                  .order_by(ChangeEvent.id)).mappings().all()
+        rows = (
+            connection.execute(
+                select(ChangeEvent.__table__).where(ChangeEvent.subject_key.in_(sorted(keys))).order_by(ChangeEvent.id)
+            )
+            .mappings()
+            .all()
+        )
     by_cycle: dict[int, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_cycle[row["cycle_id"]].append(
-            {"type": row["type"], "source": row["source"], "subject_key": row["subject_key"],
-             "subject": row["subject"], "old": row["old"], "new": row["new"],
-             "evidence_url": row["evidence_url"], "detected_at": iso(row["detected_at"]),
-             "details": row["details"]})
+            {
+                "type": row["type"],
+                "source": row["source"],
+                "subject_key": row["subject_key"],
+                "subject": row["subject"],
+                "old": row["old"],
+                "new": row["new"],
+                "evidence_url": row["evidence_url"],
+                "detected_at": iso(row["detected_at"]),
+                "details": row["details"],
+            }
+        )
     return by_cycle
 
 
@@ -356,16 +439,26 @@ def _timeline(cycles, cids, program_ids, exhibits, programs, matches, run_dates,
     seen: set[str] = set()
     for cycle in cycles:
         ace_day = run_dates.get(cycle["ace_run_id"])
-        state = {"ace": [_ace_state(exhibits, cycle["ace_run_id"], cid, ace_day, seen) for cid in cids],
-                 "coursera": [_program_state(programs, matches, exhibits, cycle, pid, seen) for pid in program_ids]}
+        state = {
+            "ace": [_ace_state(exhibits, cycle["ace_run_id"], cid, ace_day, seen) for cid in cids],
+            "coursera": [_program_state(programs, matches, exhibits, cycle, pid, seen) for pid in program_ids],
+        }
         state = {side: [s for s in items if s is not None] for side, items in state.items()}
         happened = events.get(cycle["id"], [])
         if timeline and not happened and timeline[-1]["state"] == state:
             timeline[-1]["through"] = {"cycle": cycle["id"], "date": iso(cycle["started_at"])}
             continue
-        timeline.append({"cycle": cycle["id"], "date": iso(cycle["started_at"]),
-                         "ace_as_of": iso(ace_day), "coursera_as_of": iso(run_dates.get(cycle["coursera_run_id"])),
-                         "state": state, "events": happened, "through": None})
+        timeline.append(
+            {
+                "cycle": cycle["id"],
+                "date": iso(cycle["started_at"]),
+                "ace_as_of": iso(ace_day),
+                "coursera_as_of": iso(run_dates.get(cycle["coursera_run_id"])),
+                "state": state,
+                "events": happened,
+                "through": None,
+            }
+        )
     return [{**{k: v for k, v in entry.items() if k != "state"}, **entry["state"]} for entry in timeline]
 
 
@@ -378,8 +471,15 @@ def _ace_state(exhibits, run_id, cid, day, seen) -> dict[str, Any] | None:
         return {"cid": cid, "status": "removed"} if f"ace:{cid}" in seen else None
     seen.add(f"ace:{cid}")
     period = exhibit_status(row["periods"], row["parse_status"], day.date())
-    return {"cid": cid, "ace_id": row["ace_id"], "title": row["title"], "status": period.status,
-            "credits": period.credits, "period": _period_span(period.period), "url": row["url"]}
+    return {
+        "cid": cid,
+        "ace_id": row["ace_id"],
+        "title": row["title"],
+        "status": period.status,
+        "credits": period.credits,
+        "period": _period_span(period.period),
+        "url": row["url"],
+    }
 
 
 def _program_state(programs, matches, exhibits, cycle, program_id, seen) -> dict[str, Any] | None:
@@ -392,11 +492,20 @@ def _program_state(programs, matches, exhibits, cycle, program_id, seen) -> dict
     seen.add(f"coursera:{program_id}")
     match = matches.get((cycle["id"], program_id)) or {}
     exhibit = exhibits.get((cycle["ace_run_id"], match.get("cid"))) if match.get("cid") else None
-    return {"program_id": program_id, "slug": row["slug"], "title": row["title"], "url": row["url"],
-            "status": match.get("status", "unknown"), "verdict": match.get("verdict"),
-            "credits": match.get("credits"), "differences": match.get("differences") or [],
-            "claim": match.get("claim"), "claim_credits": match.get("claim_credits"),
-            "ace_id": exhibit and exhibit["ace_id"], "ace_title": exhibit and exhibit["title"]}
+    return {
+        "program_id": program_id,
+        "slug": row["slug"],
+        "title": row["title"],
+        "url": row["url"],
+        "status": match.get("status", "unknown"),
+        "verdict": match.get("verdict"),
+        "credits": match.get("credits"),
+        "differences": match.get("differences") or [],
+        "claim": match.get("claim"),
+        "claim_credits": match.get("claim_credits"),
+        "ace_id": exhibit and exhibit["ace_id"],
+        "ace_title": exhibit and exhibit["title"],
+    }
 
 
 def _period_span(period: dict | None) -> dict | None:
@@ -423,8 +532,10 @@ def export_data(engine: Engine) -> dict[str, Any]:
     matches = {m["program_id"]: m for m in cycle_matches(engine, cycle.id)}
     cids = sorted({m["cid"] for m in matches.values() if m["cid"]})
     exhibits = {e["cid"]: e for e in load_snapshot(engine, "ace", cycle.ace_run_id, cids)} if cycle.ace_run_id else {}
-    programs = sorted(load_snapshot(engine, "coursera", cycle.coursera_run_id),
-                      key=lambda p: (p["slug"], p["variant"], p["program_id"]))
+    programs = sorted(
+        load_snapshot(engine, "coursera", cycle.coursera_run_id),
+        key=lambda p: (p["slug"], p["variant"], p["program_id"]),
+    )
     rows = [export_row(program, matches.get(program["program_id"]), exhibits, as_of) for program in programs]
     return {"cycle": cycle.id, "as_of": as_of, "count": len(rows), "programs": rows}
 
@@ -436,18 +547,31 @@ def export_row(program: dict, match: dict | None, exhibits: dict[str, dict], as_
     verdict = match.get("verdict")
     status = match.get("status", "unknown")
     exhibit = exhibits.get(match.get("cid")) if verdict and verdict != "none" else None
-    return {"slug": program["slug"], "title": program["title"], "partner": program["partner"],
-            "url": program["url"], "verdict": verdict, "differences": list(match.get("differences") or []),
-            "status": status, "credits": match.get("credits") if status == "recommended" else None,
-            "ace_id": exhibit and exhibit["ace_id"], "ace_title": exhibit and exhibit["title"],
-            "exhibit_url": exhibit and exhibit["url"], "as_of": as_of, **claim_columns(program, match)}
+    return {
+        "slug": program["slug"],
+        "title": program["title"],
+        "partner": program["partner"],
+        "url": program["url"],
+        "verdict": verdict,
+        "differences": list(match.get("differences") or []),
+        "status": status,
+        "credits": match.get("credits") if status == "recommended" else None,
+        "ace_id": exhibit and exhibit["ace_id"],
+        "ace_title": exhibit and exhibit["title"],
+        "exhibit_url": exhibit and exhibit["url"],
+        "as_of": as_of,
+        **claim_columns(program, match),
+    }
 
 
 def claim_columns(program: dict, match: dict) -> dict[str, Any]:
     """The page's own ACE claim and its verdict (monitor.claims); credits as the page states them."""
     credits = match.get("claim_credits")
-    return {"claim": match.get("claim"), "claim_credits": int(credits) if credits is not None else None,
-            "claim_text": program.get("claim_text")}
+    return {
+        "claim": match.get("claim"),
+        "claim_credits": int(credits) if credits is not None else None,
+        "claim_text": program.get("claim_text"),
+    }
 
 
 def export_csv(rows: Iterable[dict[str, Any]]) -> str:
@@ -508,4 +632,4 @@ def write_atomic(path: str | Path, text: str) -> None:
 
 def _chunks(items: list, size: int):
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

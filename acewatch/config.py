@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from monitor.health import HealthConfig
 from store.paths import default_db_url
 
 
@@ -38,8 +39,8 @@ DEFAULT_ACE_EXHIBITS = (
     f"{_GUIDE}?org=Google&cid=76f8bc06-34f9-eb11-94ef-000d3a3396c4",  # Google Data Analytics
     f"{_GUIDE}?org=Google&cid=e67577b5-1bf9-eb11-94ef-000d3a3396c4",  # Google UX Design
     f"{_GUIDE}?org=Google&cid=f4125c5d-94c4-ea11-a812-000d3a378a3a",  # Google IT Support
-    f"{_GUIDE}?org=IBM&cid=042f274c-682b-ec11-b6e5-000d3a58e694",     # IBM Data Analyst
-    f"{_GUIDE}?org=IBM&cid=eb7d51c4-662b-ec11-b6e5-000d3a58e694",     # IBM Data Science
+    f"{_GUIDE}?org=IBM&cid=042f274c-682b-ec11-b6e5-000d3a58e694",  # IBM Data Analyst
+    f"{_GUIDE}?org=IBM&cid=eb7d51c4-662b-ec11-b6e5-000d3a58e694",  # IBM Data Science
 )
 
 
@@ -78,23 +79,9 @@ class CrawlConfig:
     # "auto": a page that must hold values and arrives as its template is fetched again in headless
     # Chromium; "always": every ACE page is; "never": none (crawler/rendering.py).
     render: str = "auto"
-    render_timeout: float = 60.0      # seconds for one rendered page (its own timeout: rendering is slow)
-    render_concurrency: int = 2       # rendered pages open at once
-    chromium: str = ""                # the Chromium executable; "" = chromium on PATH
-
-
-@dataclass(frozen=True)
-class HealthConfig:
-    max_error_ratio: float = 0.05
-    max_unknown_ratio: float = 0.05
-    # A run is unhealthy for failed requests (unreadable records) only above the ratio AND at
-    # least this many: one or two odd pages of a small catalog hold back only their own events.
-    min_failed_requests: int = 3
-    min_unreadable_records: int = 3
-    # A record still unreadable after this many healthy runs in a row is reported once (record_unreadable).
-    unreadable_alert_after: int = 3
-    min_fraction_of_median: float = 0.8
-    median_of_last: int = 5
+    render_timeout: float = 60.0  # seconds for one rendered page (its own timeout: rendering is slow)
+    render_concurrency: int = 2  # rendered pages open at once
+    chromium: str = ""  # the Chromium executable; "" = chromium on PATH
 
 
 @dataclass(frozen=True)
@@ -130,11 +117,11 @@ class Config:
 
     def with_sites(self, urls: dict[str, str], organizations: list[str], exhibits: tuple[str, ...] = ()) -> Config:
         """This config pointed at another copy of the sites (the fixture server), with its identifiers."""
-        return replace(self,
-                       ace=replace(self.ace, base_url=urls["ace"], organizations=tuple(organizations),
-                                   exhibits=tuple(exhibits)),
-                       coursera=replace(self.coursera, api_url=urls["coursera_api"],
-                                        site_url=urls["coursera_site"]))
+        return replace(
+            self,
+            ace=replace(self.ace, base_url=urls["ace"], organizations=tuple(organizations), exhibits=tuple(exhibits)),
+            coursera=replace(self.coursera, api_url=urls["coursera_api"], site_url=urls["coursera_site"]),
+        )
 
 
 ENV_VARS = {
@@ -152,8 +139,7 @@ def default_cache_dir(environ: dict[str, str]) -> Path:
     return Path(environ.get("XDG_CACHE_HOME") or Path(home) / ".cache") / "acewatch" / "http"
 
 
-def load_config(path: str | Path | None = None, db: str | None = None,
-                environ: dict[str, str] | None = None) -> Config:
+def load_config(path: str | Path | None = None, db: str | None = None, environ: dict[str, str] | None = None) -> Config:
     """Build the Config from defaults, file, environment and flags (highest last)."""
     env = os.environ if environ is None else environ
     explicit = path or env.get("ACEWATCH_CONFIG")
@@ -177,8 +163,9 @@ def load_config(path: str | Path | None = None, db: str | None = None,
         config = replace(config, ace=replace(config.ace, exhibits=()))
     config = replace(config, ace=_ace_targets(config.ace, str(config_path)))
     if config.crawl.render not in ("never", "auto", "always"):
-        raise ConfigError(f"{config_path}: crawl.render must be \"never\", \"auto\" or \"always\", "
-                          f"got {config.crawl.render!r}")
+        raise ConfigError(
+            f'{config_path}: crawl.render must be "never", "auto" or "always", got {config.crawl.render!r}'
+        )
     if not config.db:
         config = replace(config, db=default_db_url(env))
     if not config.crawl.cache_dir:
@@ -220,8 +207,9 @@ def _build(cls, data: dict[str, Any], where: str, prefix: str = ""):
     known = {f.name: f for f in fields(cls) if f.name != "source"}
     unknown = sorted(set(data) - set(known))
     if unknown:
-        raise ConfigError(f"{where}: unknown key {prefix}{unknown[0]!s} "
-                          f"(known: {', '.join(prefix + k for k in known)})")
+        raise ConfigError(
+            f"{where}: unknown key {prefix}{unknown[0]!s} (known: {', '.join(prefix + k for k in known)})"
+        )
     values = {}
     for name, value in data.items():
         f = known[name]

@@ -14,14 +14,14 @@ import os
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
 
-from monitor.digest import HEADINGS, event_line
-from monitor.text import for_terminal
+from acewatch.outputs.digest import HEADINGS, event_line
+from acewatch.text import for_terminal
 from store.models import ChangeEvent
 from store.runs import utcnow
 
@@ -40,8 +40,8 @@ def atom_time(value: datetime | None) -> str:
     """RFC 3339 in UTC; stored times may come back naive (SQLite) and are UTC then."""
     value = value or utcnow()
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def newest_events(engine: Engine, limit: int) -> list[dict[str, Any]]:
@@ -85,8 +85,11 @@ def build_feed(events: list[dict[str, Any]], title: str = "acewatch changes") ->
     feed = ET.Element(f"{{{ATOM}}}feed")
     _sub(feed, "id", FEED_ID)
     _sub(feed, "title", xml_text(title), type="text")
-    _sub(feed, "updated", atom_time(max((e["detected_at"] for e in events if e.get("detected_at")),
-                                        default=None, key=_sort_key)))
+    _sub(
+        feed,
+        "updated",
+        atom_time(max((e["detected_at"] for e in events if e.get("detected_at")), default=None, key=_sort_key)),
+    )
     _sub(_sub(feed, "author"), "name", "acewatch")
     _sub(feed, "generator", "acewatch")
     for event in events:
@@ -95,7 +98,7 @@ def build_feed(events: list[dict[str, Any]], title: str = "acewatch changes") ->
 
 
 def _sort_key(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _write_atomically(tree: ET.ElementTree, path: Path) -> None:
@@ -117,8 +120,9 @@ def _write_atomically(tree: ET.ElementTree, path: Path) -> None:
         raise
 
 
-def write_feed(engine: Engine, path: str | os.PathLike[str], *, limit: int = 200,
-               title: str = "acewatch changes") -> int:
+def write_feed(
+    engine: Engine, path: str | os.PathLike[str], *, limit: int = 200, title: str = "acewatch changes"
+) -> int:
     """Write the Atom feed of the newest `limit` events to `path`; returns the entry count."""
     events = newest_events(engine, limit)
     _write_atomically(build_feed(events, title), Path(path).expanduser())

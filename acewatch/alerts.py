@@ -45,8 +45,8 @@ import apprise
 from sqlalchemy import Connection, Engine, and_, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from monitor.digest import ORDER, render_text
-from monitor.text import for_terminal
+from acewatch.outputs.digest import ORDER, render_text
+from acewatch.text import for_terminal
 from store.models import Delivery
 from store.runs import utcnow
 
@@ -61,12 +61,19 @@ SEND_TIMEOUT = 60.0
 
 # Short words for the digest title, in the digest's own order.
 SHORT = {
-    "lost_ace": "lost ACE", "gained_ace": "gained", "credits_changed": "credits changed",
+    "lost_ace": "lost ACE",
+    "gained_ace": "gained",
+    "credits_changed": "credits changed",
     "recommendation_renewed": "renewed",
-    "name_mismatch": "name mismatch", "renamed": "renamed", "recommendation_expiring": "expiring",
-    "new_program": "new", "removed_program": "removed", "record_unreadable": "unreadable",
+    "name_mismatch": "name mismatch",
+    "renamed": "renamed",
+    "recommendation_expiring": "expiring",
+    "new_program": "new",
+    "removed_program": "removed",
+    "record_unreadable": "unreadable",
     "source_unhealthy": "source unhealthy",
-    "source_recovered": "source recovered", "claim_changed": "claim changed",
+    "source_recovered": "source recovered",
+    "claim_changed": "claim changed",
 }
 
 TEST_TITLE = "acewatch: test notification"
@@ -270,8 +277,7 @@ def _send(url: str, title: str, body: str, timeout: float = SEND_TIMEOUT) -> str
         notifier = apprise.Apprise(asset=asset)
         notifier.add(service)
         try:
-            result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT,
-                                     timeout=timeout)
+            result = notifier.notify(body=body, title=title, body_format=apprise.NotifyFormat.TEXT, timeout=timeout)
         except Exception as exc:  # the exception text may quote the URL: keep only its type
             return f"delivery raised {type(exc).__name__}"
         try:
@@ -297,6 +303,7 @@ def send_test(urls: Sequence[str], *, timeout: float = SEND_TIMEOUT) -> list[tup
 
 
 # --- Queueing -------------------------------------------------------------------------------------
+
 
 def digest_title(events: Sequence[dict[str, Any]]) -> str:
     """`acewatch: 3 changes (2 lost ACE, 1 gained)`: the counts a person triages by."""
@@ -328,19 +335,25 @@ def _insert_once(connection: Connection, values: dict[str, Any]) -> int:
     dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.dialect.name)
     if dialect is not None:
         # RETURNING, not rowcount: drivers report -1 for an INSERT that returns its key.
-        statement = dialect.insert(table).values(**values).on_conflict_do_nothing(
-            index_elements=["cycle_id", "channel"]).returning(table.c.id)
+        statement = (
+            dialect.insert(table)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["cycle_id", "channel"])
+            .returning(table.c.id)
+        )
         return len(connection.execute(statement).all())
-    exists = connection.execute(select(table.c.id).where(
-        table.c.cycle_id == values["cycle_id"], table.c.channel == values["channel"])).first()
+    exists = connection.execute(
+        select(table.c.id).where(table.c.cycle_id == values["cycle_id"], table.c.channel == values["channel"])
+    ).first()
     if exists:
         return 0
     connection.execute(insert(table).values(**values))
     return 1
 
 
-def digest_rows(cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str],
-                notes: Sequence[str] = ()) -> list[dict[str, Any]]:
+def digest_rows(
+    cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str], notes: Sequence[str] = ()
+) -> list[dict[str, Any]]:
     """The outbox rows of a cycle's digest, one per usable channel (none for a cycle without events).
 
     `store.cycles.finish_cycle(..., deliveries=digest_rows(...))` stores them in the
@@ -350,9 +363,21 @@ def digest_rows(cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str]
     if not events:
         return []
     title, body, now = digest_title(events), render_text(list(events), notes=notes), utcnow()
-    return [{"cycle_id": cycle_id, "channel": channel, "channel_label": masked_label(url), "title": title,
-             "body": body, "status": PENDING, "attempts": 0, "last_error": None, "created_at": now, "sent_at": None}
-            for channel, url in _usable_urls(urls).items()]
+    return [
+        {
+            "cycle_id": cycle_id,
+            "channel": channel,
+            "channel_label": masked_label(url),
+            "title": title,
+            "body": body,
+            "status": PENDING,
+            "attempts": 0,
+            "last_error": None,
+            "created_at": now,
+            "sent_at": None,
+        }
+        for channel, url in _usable_urls(urls).items()
+    ]
 
 
 def queue_digest(engine: Engine, cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str]) -> int:
@@ -375,14 +400,21 @@ def queue_digest(engine: Engine, cycle_id: int, events: list[dict[str, Any]], ur
 
 # --- Delivering -----------------------------------------------------------------------------------
 
+
 def _release_stale(engine: Engine, cutoff: datetime) -> int:
     """Claims older than the cutoff belong to a crashed sender: make them pending again."""
     table = Delivery.__table__
     with engine.begin() as connection:
-        released = connection.execute(update(table).where(
-            table.c.status == SENDING, table.c.sent_at < cutoff).values(
-            status=PENDING, sent_at=None, attempts=table.c.attempts + 1,
-            last_error="interrupted while sending (process stopped?); retrying")).rowcount
+        released = connection.execute(
+            update(table)
+            .where(table.c.status == SENDING, table.c.sent_at < cutoff)
+            .values(
+                status=PENDING,
+                sent_at=None,
+                attempts=table.c.attempts + 1,
+                last_error="interrupted while sending (process stopped?); retrying",
+            )
+        ).rowcount
     if released:
         log.warning("%d delivery(ies) left 'sending' by a stopped process were made pending again", released)
     return released
@@ -391,10 +423,11 @@ def _release_stale(engine: Engine, cutoff: datetime) -> int:
 def _pending(engine: Engine) -> list[dict[str, Any]]:
     table = Delivery.__table__
     with engine.connect() as connection:
-        rows = connection.execute(select(table.c.id, table.c.cycle_id, table.c.channel, table.c.channel_label,
-                                         table.c.title, table.c.body)
-                                  .where(table.c.status == PENDING)
-                                  .order_by(table.c.cycle_id, table.c.id)).mappings()
+        rows = connection.execute(
+            select(table.c.id, table.c.cycle_id, table.c.channel, table.c.channel_label, table.c.title, table.c.body)
+            .where(table.c.status == PENDING)
+            .order_by(table.c.cycle_id, table.c.id)
+        ).mappings()
         return [dict(row) for row in rows]
 
 
@@ -402,26 +435,44 @@ def _claim(engine: Engine, delivery_id: int, now: datetime) -> bool:
     """pending -> sending, committed; False if another process claimed (or finished) it first."""
     table = Delivery.__table__
     with engine.begin() as connection:
-        return connection.execute(update(table).where(
-            table.c.id == delivery_id, table.c.status == PENDING).values(status=SENDING, sent_at=now)).rowcount == 1
+        return (
+            connection.execute(
+                update(table)
+                .where(table.c.id == delivery_id, table.c.status == PENDING)
+                .values(status=SENDING, sent_at=now)
+            ).rowcount
+            == 1
+        )
 
 
 def _mark_sent(engine: Engine, delivery_id: int, now: datetime) -> None:
     table = Delivery.__table__
     with engine.begin() as connection:
-        connection.execute(update(table).where(table.c.id == delivery_id, table.c.status != SENT).values(
-            status=SENT, sent_at=now, attempts=table.c.attempts + 1, last_error=None))
+        connection.execute(
+            update(table)
+            .where(table.c.id == delivery_id, table.c.status != SENT)
+            .values(status=SENT, sent_at=now, attempts=table.c.attempts + 1, last_error=None)
+        )
 
 
 def _mark_failed(engine: Engine, delivery_id: int, error: str) -> None:
     table = Delivery.__table__
     with engine.begin() as connection:
-        connection.execute(update(table).where(and_(table.c.id == delivery_id, table.c.status == SENDING)).values(
-            status=PENDING, sent_at=None, attempts=table.c.attempts + 1, last_error=error))
+        connection.execute(
+            update(table)
+            .where(and_(table.c.id == delivery_id, table.c.status == SENDING))
+            .values(status=PENDING, sent_at=None, attempts=table.c.attempts + 1, last_error=error)
+        )
 
 
-def deliver_pending(engine: Engine, urls: Sequence[str], *, now: datetime | None = None,
-                    stale_after: timedelta = STALE_AFTER, timeout: float = SEND_TIMEOUT) -> DeliveryReport:
+def deliver_pending(
+    engine: Engine,
+    urls: Sequence[str],
+    *,
+    now: datetime | None = None,
+    stale_after: timedelta = STALE_AFTER,
+    timeout: float = SEND_TIMEOUT,
+) -> DeliveryReport:
     """Send every pending delivery whose channel is still configured, oldest cycle first.
 
     Deliveries for a URL no longer configured stay pending and are reported

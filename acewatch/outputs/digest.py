@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from monitor.text import for_terminal
+from acewatch.text import for_terminal
 
 HEADINGS = {
     "lost_ace": "Lost ACE recommendation",

@@ -1,4 +1,4 @@
-"""`acewatch doctor` per source: reachable, robots.txt, discovery, one record read (see monitor/doctor.py).
+"""`acewatch doctor` per source: reachable, robots.txt, discovery, one record read (see acewatch/doctor/checks.py).
 
 Each function stops at the first problem that makes the next checks meaningless
 (an unreachable host has no robots.txt to read), so every problem is one line and
@@ -11,15 +11,18 @@ from urllib.parse import urljoin, urlsplit
 
 from protego import Protego
 
+from acewatch.config import Config
+from acewatch.doctor.checks import Finding
 from crawler.parsing.ace import EmptyExhibitTemplate, ExhibitParseError, parse_exhibit
 from crawler.parsing.organization import read_organization
 from crawler.probe import Fetched, Renderer, fetch
 from crawler.spiders.ace import ORGANIZATION_PATH, configured_exhibits, exhibit_cid
 from crawler.spiders.render_fallback import SCRIPT_FILLED
-from monitor.config import Config
-from monitor.doctor import Finding
 
-ACE_NEEDS = {"organization": "/National-Guide/Pages/Organization.aspx?oid=", "exhibit": "/National-Guide/Pages/Course.aspx?cid="}
+ACE_NEEDS = {
+    "organization": "/National-Guide/Pages/Organization.aspx?oid=",
+    "exhibit": "/National-Guide/Pages/Course.aspx?cid=",
+}
 
 
 def reach(source: str, base: str, config: Config) -> tuple[list[Finding], Protego | None, Fetched]:
@@ -34,12 +37,16 @@ def reach(source: str, base: str, config: Config) -> tuple[list[Finding], Proteg
 
 def robots_allow(source: str, robots: Protego, urls: dict[str, str], user_agent: str, robots_url: str) -> list[Finding]:
     """One finding per needed path robots.txt forbids, or one that all are allowed."""
-    forbidden = [Finding(source, "robots", False, f"{robots_url} forbids {urlsplit(url).path} (needed for {why})")
-                 for why, url in urls.items() if not robots.can_fetch(url, user_agent)]
+    forbidden = [
+        Finding(source, "robots", False, f"{robots_url} forbids {urlsplit(url).path} (needed for {why})")
+        for why, url in urls.items()
+        if not robots.can_fetch(url, user_agent)
+    ]
     return forbidden or [Finding(source, "robots", True, f"robots.txt allows {', '.join(urls)}")]
 
 
 # ------------------------------------------------------------------------------------------------ ACE
+
 
 def ace_findings(config: Config, renderer: Renderer | None) -> list[Finding]:
     base = config.ace.base_url.rstrip("/")
@@ -52,8 +59,9 @@ def ace_findings(config: Config, renderer: Renderer | None) -> list[Finding]:
     if not all(f.ok for f in allowed):
         return findings
     if renderer is not None:  # the browser's own requests obey the same robots.txt
-        renderer.allowed = lambda url: urlsplit(url).netloc != urlsplit(base).netloc or robots.can_fetch(
-            url, config.crawl.user_agent)
+        renderer.allowed = lambda url: (
+            urlsplit(url).netloc != urlsplit(base).netloc or robots.can_fetch(url, config.crawl.user_agent)
+        )
     if not config.ace.organizations and not config.ace.exhibits:
         return findings + [Finding("ace", "organization", False, "no [ace] organizations or exhibits configured")]
     exhibit_urls: list[str] = []
@@ -92,18 +100,28 @@ def organization(url: str, oid: str, config: Config, renderer: Renderer | None) 
     name, links = _exhibit_links(page, url)
     how = "rendered" if page.rendered else "plain"
     if links:
-        return Finding("ace", "organization", True, f"organization {name or '?'} ({oid}) lists {len(links)} "
-                       f"exhibits (read {how})", {"oid": oid, "name": name, "exhibits": len(links)}), links
+        return Finding(
+            "ace",
+            "organization",
+            True,
+            f"organization {name or '?'} ({oid}) lists {len(links)} exhibits (read {how})",
+            {"oid": oid, "name": name, "exhibits": len(links)},
+        ), links
     if name and config.crawl.render == "never":
-        return Finding("ace", "organization", False, f"organization {name} ({oid}) shows no course list: "
-                       f"{SCRIPT_FILLED}"), []
-    message = (f"organization {name} ({oid}) lists no courses on the National Guide" if name
-               else f"organization {oid} not found on the National Guide")
+        return Finding(
+            "ace", "organization", False, f"organization {name} ({oid}) shows no course list: {SCRIPT_FILLED}"
+        ), []
+    message = (
+        f"organization {name} ({oid}) lists no courses on the National Guide"
+        if name
+        else f"organization {oid} not found on the National Guide"
+    )
     return Finding("ace", "organization", False, f"{message}: check [ace] organizations"), []
 
 
 def exhibit(url: str, config: Config, renderer: Renderer | None) -> Finding:
     """One exhibit read as the crawl reads it, with the fields found."""
+
     def template(page: Fetched) -> bool:
         try:
             parse_exhibit(page.body)
@@ -125,15 +143,21 @@ def exhibit(url: str, config: Config, renderer: Renderer | None) -> Finding:
     except ExhibitParseError as exc:
         return Finding("ace", "exhibit", False, f"exhibit {exhibit_cid(url)} read {how}: unreadable ({exc}) <{url}>")
     credits = sum(len(p.get("credits", [])) for p in fields["periods"])
-    return Finding("ace", "exhibit", True, f"exhibit {fields['ace_id']} read {how}: ACE ID, title "
-                   f"\"{fields['title']}\", {len(fields['periods'])} period(s), {credits} credit row(s)",
-                   {"url": url, "rendered": page.rendered, **fields})
+    return Finding(
+        "ace",
+        "exhibit",
+        True,
+        f"exhibit {fields['ace_id']} read {how}: ACE ID, title "
+        f'"{fields["title"]}", {len(fields["periods"])} period(s), {credits} credit row(s)',
+        {"url": url, "rendered": page.rendered, **fields},
+    )
 
 
 # ------------------------------------------------------------------------------------------------ Coursera
 
+
 def coursera_findings(config: Config) -> list[Finding]:
-    from monitor.doctor_coursera import discovery_findings
+    from acewatch.doctor.coursera import discovery_findings
 
     site = config.coursera.site_url.rstrip("/")
     findings, robots, answer = reach("coursera", site, config)

@@ -10,7 +10,7 @@ import re
 import threading
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,13 +25,13 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 PROGRAM_PATH = re.compile(r"^/(?:professional-certificates|specializations)/([A-Za-z0-9-]+)/?$")
 
 # Exit codes, documented in the README.
-EXIT_RECOMMENDED = 0       # exact/equivalent name, period active today
-EXIT_NEAR = 1              # not this name; a close ACE name exists (see differences)
-EXIT_USAGE = 2             # bad input
-EXIT_NONE = 3              # no ACE name close to this one
-EXIT_NOT_ACTIVE = 4        # the exact name, but its period has ended or not begun
-EXIT_NO_EVIDENCE = 5       # no healthy crawl yet, or the exhibit could not be read
-EXIT_STORE = 6             # the store cannot be opened or read
+EXIT_RECOMMENDED = 0  # exact/equivalent name, period active today
+EXIT_NEAR = 1  # not this name; a close ACE name exists (see differences)
+EXIT_USAGE = 2  # bad input
+EXIT_NONE = 3  # no ACE name close to this one
+EXIT_NOT_ACTIVE = 4  # the exact name, but its period has ended or not begun
+EXIT_NO_EVIDENCE = 5  # no healthy crawl yet, or the exhibit could not be read
+EXIT_STORE = 6  # the store cannot be opened or read
 
 
 class CheckInputError(ValueError):
@@ -44,9 +44,9 @@ class NoEvidenceError(CheckInputError):
 
 @dataclass(frozen=True)
 class Query:
-    text: str        # what the user typed
-    kind: str        # name | url | slug
-    name: str        # the name that is compared with ACE names
+    text: str  # what the user typed
+    kind: str  # name | url | slug
+    name: str  # the name that is compared with ACE names
     org: str | None  # the Coursera partner, when the catalog told us
     program: dict[str, Any] | None = None  # the stored catalog record, when resolved from a URL or slug
 
@@ -57,10 +57,16 @@ def validate_input(text: str) -> str:
     if not stripped:
         raise CheckInputError("the name is empty; give a certificate name, a Coursera URL or a slug")
     if len(stripped) > MAX_NAME_LENGTH:
-        raise CheckInputError(f"the name is {len(stripped):,} characters long; program names are under "
-                              f"{MAX_NAME_LENGTH}")
-    bad = sorted({f"U+{ord(c):04X}" for c in stripped if unicodedata.category(c) in ("Cc", "Cf")
-                  and c not in "\u00ad\u200b\u200c\u200d\ufeff"})
+        raise CheckInputError(
+            f"the name is {len(stripped):,} characters long; program names are under {MAX_NAME_LENGTH}"
+        )
+    bad = sorted(
+        {
+            f"U+{ord(c):04X}"
+            for c in stripped
+            if unicodedata.category(c) in ("Cc", "Cf") and c not in "\u00ad\u200b\u200c\u200d\ufeff"
+        }
+    )
     if bad:
         raise CheckInputError(f"the name contains control or direction-override characters ({', '.join(bad[:5])})")
     return stripped
@@ -73,8 +79,10 @@ def resolve(text: str, reader: StoreReader, coursera_run_id: int | None, site_ho
     if parts.scheme in ("http", "https"):
         match = PROGRAM_PATH.match(parts.path)
         if not match or (parts.hostname or "") not in site_hosts:
-            raise CheckInputError(f"not a Coursera program URL: {text} (expected https://www.coursera.org/"
-                                  "professional-certificates/<slug> or /specializations/<slug>)")
+            raise CheckInputError(
+                f"not a Coursera program URL: {text} (expected https://www.coursera.org/"
+                "professional-certificates/<slug> or /specializations/<slug>)"
+            )
         return _from_catalog(text, "url", match.group(1), reader, coursera_run_id)
     if SLUG.match(text) and coursera_run_id is not None and reader.program(coursera_run_id, text):
         return _from_catalog(text, "slug", text, reader, coursera_run_id)
@@ -107,9 +115,15 @@ def _from_catalog(text: str, kind: str, slug: str, reader: StoreReader, run_id: 
     return Query(text, kind, program["title"], program["partner"] or None, program)
 
 
-def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.coursera.org", "coursera.org"),
-          today: date | None = None, max_age_days: int = 8, limit: int = 5,
-          indexes: IndexMemo | None = None) -> dict[str, Any]:
+def check(
+    text: str,
+    reader: StoreReader,
+    site_hosts: tuple[str, ...] = ("www.coursera.org", "coursera.org"),
+    today: date | None = None,
+    max_age_days: int = 8,
+    limit: int = 5,
+    indexes: IndexMemo | None = None,
+) -> dict[str, Any]:
     """The full answer as a JSON-able dict (schema in the README), with its exit code.
 
     `indexes` lets a long-lived process (the web app) keep the run's name
@@ -120,16 +134,16 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
     if snapshot is None:
         raise NoEvidenceError("no ACE evidence in this store yet: run `acewatch run` (or `acewatch demo`) first")
     query = resolve(text, reader, snapshot.coursera_run_id, site_hosts)
-    today = today or datetime.now(timezone.utc).date()
+    today = today or datetime.now(UTC).date()
     try:
         index = indexes.get(reader, snapshot.ace_run_id) if indexes else name_index(reader, snapshot.ace_run_id)
-        scored = best_candidates(query.name, index, limit=limit,
-                                 query_org=query.org)
+        scored = best_candidates(query.name, index, limit=limit, query_org=query.org)
     except ValueError as exc:  # e.g. "®" alone: nothing is left to compare after normalisation
         raise CheckInputError(str(exc)) from None
     exhibits = reader.exhibits(snapshot.ace_run_id, [s.candidate.key for s in scored])
-    versions = reader.exhibit_versions(snapshot.ace_run_id, sorted({e["ace_id"] for e in exhibits.values()
-                                                                     if e["ace_id"]}))
+    versions = reader.exhibit_versions(
+        snapshot.ace_run_id, sorted({e["ace_id"] for e in exhibits.values() if e["ace_id"]})
+    )
     candidates = _one_per_program([_candidate(s, exhibits[s.candidate.key], versions, today) for s in scored])
     best = candidates[0] if candidates else None
     verdict = best["verdict"] if best else "none"
@@ -137,10 +151,16 @@ def check(text: str, reader: StoreReader, site_hosts: tuple[str, ...] = ("www.co
     if match:
         match["first_seen"] = _iso(reader.first_seen(match["cid"]))
     answer = {
-        "query": query.text, "input": query.kind, "name": query.name, "organization": query.org,
-        "verdict": verdict, "recommended": bool(match and match["status"] == ACTIVE),
-        "match": match, "candidates": candidates,
-        "as_of": _iso(snapshot.ace_crawled_at), "catalog_as_of": _iso(snapshot.coursera_crawled_at),
+        "query": query.text,
+        "input": query.kind,
+        "name": query.name,
+        "organization": query.org,
+        "verdict": verdict,
+        "recommended": bool(match and match["status"] == ACTIVE),
+        "match": match,
+        "candidates": candidates,
+        "as_of": _iso(snapshot.ace_crawled_at),
+        "catalog_as_of": _iso(snapshot.coursera_crawled_at),
         "warnings": stale_warnings(snapshot.ace_crawled_at, max_age_days),
         "coursera_claim": coursera_claim(query.program, verdict, best),
     }
@@ -156,19 +176,28 @@ def coursera_claim(program: dict[str, Any] | None, verdict: str, best: dict[str,
     if program is None:
         return None
     ace_claim = program["ace_claim"] if program["parse_status"] == "ok" else "unknown"
-    claim = claim_verdict(ClaimFacts.from_page(ace_claim, program["ace_credits"], verdict,
-                                               best and best["status"], best and best["credits"]))
+    claim = claim_verdict(
+        ClaimFacts.from_page(
+            ace_claim, program["ace_credits"], verdict, best and best["status"], best and best["credits"]
+        )
+    )
     words = [d["text"] for d in best["differences"]] if best and claim.value == "name_differs" else []
-    return {"verdict": claim.value, "claimed": {"yes": True, "no": False}.get(ace_claim),
-            "claim_text": program["claim_text"], "credits": program["ace_credits"],
-            "ace_credits": best and best["credits"], "page_url": program["url"], "differences": words,
-            "message": explain(claim, program["ace_credits"], best and best["credits"], words)}
+    return {
+        "verdict": claim.value,
+        "claimed": {"yes": True, "no": False}.get(ace_claim),
+        "claim_text": program["claim_text"],
+        "credits": program["ace_credits"],
+        "ace_credits": best and best["credits"],
+        "page_url": program["url"],
+        "differences": words,
+        "message": explain(claim, program["ace_credits"], best and best["credits"], words),
+    }
 
 
 def name_index(reader: StoreReader, ace_run_id: int) -> StoredNameIndex | CandidateIndex:
     """The run's ACE names as the nightly cycle prepared them; prepared here when the store has no such index.
 
-    The stored index (written by `monitor.cycle`) saves normalising every ACE
+    The stored index (written by `acewatch.cycle`) saves normalising every ACE
     name on each check (~0.2 s for 40k names); both give the same answer.
     """
     stored = reader.name_keys(ace_run_id, name_key_version())
@@ -205,8 +234,9 @@ class IndexMemo:
         return index
 
 
-def _candidate(scored, exhibit: dict[str, Any], versions: dict[str, list[dict[str, Any]]],
-               today: date) -> dict[str, Any]:
+def _candidate(
+    scored, exhibit: dict[str, Any], versions: dict[str, list[dict[str, Any]]], today: date
+) -> dict[str, Any]:
     """A name that matched, answered for its program: the status, credits and period of the version
     of its ACE ID that decides today (monitor.versions), which may be another cid than the one whose
     name matched; unknown when any version of it could not be read."""
@@ -215,11 +245,20 @@ def _candidate(scored, exhibit: dict[str, Any], versions: dict[str, list[dict[st
     state = program_state([ExhibitVersion.of(v, today) for v in siblings])
     deciding = next((v for v in siblings if v["cid"] == state.cid), exhibit)
     period = state.deciding.status if state.deciding else PeriodStatus(UNKNOWN, None, None)
-    return {"title": exhibit["title"], "ace_id": exhibit["ace_id"], "cid": deciding["cid"],
-            "version": deciding.get("version"), "organization": exhibit["organization"], "url": deciding["url"],
-            **comparison, "status": period.status, "credits": period.credits, "period": period.period,
-            "periods": deciding["periods"],
-            "versions": [{"cid": v["cid"], "version": v.get("version"), "url": v["url"]} for v in siblings]}
+    return {
+        "title": exhibit["title"],
+        "ace_id": exhibit["ace_id"],
+        "cid": deciding["cid"],
+        "version": deciding.get("version"),
+        "organization": exhibit["organization"],
+        "url": deciding["url"],
+        **comparison,
+        "status": period.status,
+        "credits": period.credits,
+        "period": period.period,
+        "periods": deciding["periods"],
+        "versions": [{"cid": v["cid"], "version": v.get("version"), "url": v["url"]} for v in siblings],
+    }
 
 
 def _one_per_program(candidates: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -237,10 +276,12 @@ def stale_warnings(crawled_at: datetime | None, max_age_days: int) -> list[str]:
     """Why the evidence may be out of date (computed at answer time: a kept answer recomputes it)."""
     if crawled_at is None:
         return ["the ACE evidence has no crawl time"]
-    age = datetime.now(timezone.utc) - crawled_at
+    age = datetime.now(UTC) - crawled_at
     if age.days > max_age_days:
-        return [f"the newest healthy ACE crawl is {age.days} days old (limit {max_age_days}); "
-                "run `acewatch run` for fresh evidence"]
+        return [
+            f"the newest healthy ACE crawl is {age.days} days old (limit {max_age_days}); "
+            "run `acewatch run` for fresh evidence"
+        ]
     return []
 
 

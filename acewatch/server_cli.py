@@ -1,7 +1,7 @@
 """Server commands: `schedule`, `status`, `history`, `export`.
 
 Plain functions taking `ctx: typer.Context` (the Config is `ctx.obj`), which
-monitor.cli registers with `app.command()(fn)`. Only typer is imported at
+acewatch.cli registers with `app.command()(fn)`. Only typer is imported at
 module level, so registering them keeps `acewatch check` fast; everything
 else is imported inside the command that needs it.
 
@@ -12,7 +12,7 @@ name; 5 nothing to export yet; 6 store, config or file error.
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -22,7 +22,7 @@ EXIT_ERROR = 6
 
 
 def _fail(message: str, code: int = EXIT_ERROR) -> None:
-    from monitor.text import for_terminal
+    from acewatch.text import for_terminal
 
     typer.echo(f"acewatch: error: {for_terminal(message)}", err=True)
     raise typer.Exit(code)
@@ -38,7 +38,7 @@ def _open_store(config):
 
 
 def _print_json(data: Any) -> None:
-    from monitor.reports import sanitize
+    from acewatch.outputs.reports import sanitize
 
     typer.echo(json.dumps(sanitize(data), indent=2, default=str, ensure_ascii=False))
 
@@ -48,13 +48,19 @@ def _print_json(data: Any) -> None:
 # --------------------------------------------------------------------------
 
 
-def schedule(ctx: typer.Context,
-             interval: Optional[float] = typer.Option(
-                 None, "--interval", min=1.0, metavar="SECONDS",
-                 help="For testing: run every SECONDS instead of on schedule.cron."),
-             max_runs: Optional[int] = typer.Option(
-                 None, "--max-runs", min=1, metavar="N",
-                 help="Stop after N runs (for testing, or a one-off catch-up).")) -> None:
+def schedule(
+    ctx: typer.Context,
+    interval: float | None = typer.Option(
+        None,
+        "--interval",
+        min=1.0,
+        metavar="SECONDS",
+        help="For testing: run every SECONDS instead of on schedule.cron.",
+    ),
+    max_runs: int | None = typer.Option(
+        None, "--max-runs", min=1, metavar="N", help="Stop after N runs (for testing, or a one-off catch-up)."
+    ),
+) -> None:
     """Run `acewatch run` on schedule.cron as a long-lived daemon (systemd, a container).
 
     Each run is a child process with a timeout; the job is kept in the store's
@@ -63,7 +69,7 @@ def schedule(ctx: typer.Context,
     Log lines go to stderr: `next run at ...`, `run started pid=...`,
     `run finished exit=...`, `stopped cleanly ...`.
     """
-    from monitor.schedule import ScheduleError, serve
+    from acewatch.schedule import ScheduleError, serve
 
     config = ctx.obj
     engine = _open_store(config)
@@ -79,16 +85,18 @@ def schedule(ctx: typer.Context,
 # --------------------------------------------------------------------------
 
 
-def status(ctx: typer.Context,
-           runs: int = typer.Option(5, "--runs", min=1, max=100, help="How many recent runs per source to list."),
-           as_json: bool = typer.Option(False, "--json", help="Print the status as JSON.")) -> None:
+def status(
+    ctx: typer.Context,
+    runs: int = typer.Option(5, "--runs", min=1, max=100, help="How many recent runs per source to list."),
+    as_json: bool = typer.Option(False, "--json", help="Print the status as JSON."),
+) -> None:
     """Recent runs and their health, data age, next scheduled run, alert backlog and the run lock.
 
     Exit status 3 when something needs attention (an unhealthy newest run,
     data older than check.max_age_days, an overdue schedule, failing alerts),
     so a monitoring probe can call it.
     """
-    from monitor.reports import status_data
+    from acewatch.outputs.reports import status_data
 
     config = ctx.obj
     data = status_data(_open_store(config), config.db, runs=runs, max_age_days=config.check.max_age_days)
@@ -100,15 +108,18 @@ def status(ctx: typer.Context,
 
 
 def show_status(data: dict[str, Any]) -> None:
-    from monitor.render import console
-    from monitor.text import for_rich
+    from acewatch.outputs.render import console
+    from acewatch.text import for_rich
 
     out = console()
     out.print(f"[bold]acewatch status[/] of {for_rich(data['database'])} at {data['checked_at']}")
     for source, info in data["sources"].items():
         last = info["last_healthy"]
-        fresh = (f"last healthy run {last['id']} started {last['started_at']}, data {info['data_age']} old"
-                 if last else "no healthy run yet")
+        fresh = (
+            f"last healthy run {last['id']} started {last['started_at']}, data {info['data_age']} old"
+            if last
+            else "no healthy run yet"
+        )
         out.print(f"\n[bold]{source}[/]: {fresh}")
         for run in info["runs"]:
             out.print("  " + _run_line(run))
@@ -125,19 +136,25 @@ def show_status(data: dict[str, Any]) -> None:
 
 def _run_line(run: dict[str, Any]) -> str:
     health = {True: "[green]healthy[/]", False: "[red]UNHEALTHY[/]", None: "not judged"}[run["healthy"]]
-    return (f"run {run['id']:>5}  {run['started_at']} -> {run['finished_at'] or '...'}  {run['outcome']:<8} "
-            f"{health}  {run['pages']} pages, {run['records']} records, {run['errors']} errors")
+    return (
+        f"run {run['id']:>5}  {run['started_at']} -> {run['finished_at'] or '...'}  {run['outcome']:<8} "
+        f"{health}  {run['pages']} pages, {run['records']} records, {run['errors']} errors"
+    )
 
 
 def _show_cycle_and_schedule(data: dict[str, Any]) -> None:
-    from monitor.render import console
-    from monitor.text import for_rich
+    from acewatch.outputs.render import console
+    from acewatch.text import for_rich
 
     out = console()
     cycle = data["latest_cycle"]
     out.print("")
-    out.print(f"Latest cycle: {cycle['id']} {cycle['outcome']} {cycle['finished_at'] or cycle['started_at']}, "
-              f"{cycle['events']} events" if cycle else "Latest cycle: none yet")
+    out.print(
+        f"Latest cycle: {cycle['id']} {cycle['outcome']} {cycle['finished_at'] or cycle['started_at']}, "
+        f"{cycle['events']} events"
+        if cycle
+        else "Latest cycle: none yet"
+    )
     upcoming = data["next_run"]
     if upcoming is None:
         out.print("Next scheduled run: none stored (`acewatch schedule` has not run against this store)")
@@ -147,15 +164,17 @@ def _show_cycle_and_schedule(data: dict[str, Any]) -> None:
         when = f"in {_duration(seconds)}" if seconds >= 0 else f"{_duration(-seconds)} ago"
         out.print(f"Next scheduled run: {upcoming['at']} ({when}){note}")
     deliveries = data["deliveries"]
-    out.print(f"Alert deliveries: {deliveries['pending']} pending, {deliveries['failing']} failing, "
-              f"{deliveries['sent']} sent")
+    out.print(
+        f"Alert deliveries: {deliveries['pending']} pending, {deliveries['failing']} failing, {deliveries['sent']} sent"
+    )
     lock = data["lock"]
     if lock is None:
         out.print("Run lock: free")
     else:
         state = "[red]expired[/]" if lock["expired"] else "held"
-        out.print(f"Run lock: {state} by {for_rich(lock['holder'])} since {lock['since']}, "
-                  f"expires {lock['expires_at']}")
+        out.print(
+            f"Run lock: {state} by {for_rich(lock['holder'])} since {lock['since']}, expires {lock['expires_at']}"
+        )
 
 
 def _duration(seconds: int) -> str:
@@ -171,16 +190,19 @@ def _duration(seconds: int) -> str:
 # --------------------------------------------------------------------------
 
 
-def history(ctx: typer.Context,
-            name: str = typer.Argument(..., help="Program name (ACE or Coursera title), ACE id or cid, "
-                                                "Coursera slug, program id or URL."),
-            as_json: bool = typer.Option(False, "--json", help="Print the timeline as JSON.")) -> None:
+def history(
+    ctx: typer.Context,
+    name: str = typer.Argument(
+        ..., help="Program name (ACE or Coursera title), ACE id or cid, Coursera slug, program id or URL."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the timeline as JSON."),
+) -> None:
     """A program's timeline across monitor cycles: titles, ACE status, credits, match verdict, events.
 
     Quiet stretches are folded ("through cycle N"); exit status 3 when nothing
     in the store goes by that name.
     """
-    from monitor.reports import history_data
+    from acewatch.outputs.reports import history_data
 
     data = history_data(_open_store(ctx.obj), name)
     if as_json:
@@ -191,29 +213,35 @@ def history(ctx: typer.Context,
 
 
 def show_history(data: dict[str, Any]) -> None:
-    from monitor.render import console
-    from monitor.text import for_rich
+    from acewatch.outputs.render import console
+    from acewatch.text import for_rich
 
     out = console()
     if not data["timeline"]:
-        out.print(f"Nothing in this store goes by \"{for_rich(data['query'])}\" (try the exact title, "
-                  "an ACE id, or a Coursera slug).")
+        out.print(
+            f'Nothing in this store goes by "{for_rich(data["query"])}" (try the exact title, '
+            "an ACE id, or a Coursera slug)."
+        )
         return
-    out.print(f"[bold]History of \"{for_rich(data['query'])}\"[/]")
+    out.print(f'[bold]History of "{for_rich(data["query"])}"[/]')
     for exhibit in data["found"]["ace"]:
-        out.print(f"  ACE exhibit {for_rich(exhibit['ace_id'])} (cid {for_rich(exhibit['cid'])}), titles: "
-                  + " | ".join(f"\"{for_rich(t)}\"" for t in exhibit["titles"]))
+        out.print(
+            f"  ACE exhibit {for_rich(exhibit['ace_id'])} (cid {for_rich(exhibit['cid'])}), titles: "
+            + " | ".join(f'"{for_rich(t)}"' for t in exhibit["titles"])
+        )
     for program in data["found"]["coursera"]:
-        out.print(f"  Coursera program {for_rich(program['slug'])} (id {for_rich(program['program_id'])}), titles: "
-                  + " | ".join(f"\"{for_rich(t)}\"" for t in program["titles"]))
+        out.print(
+            f"  Coursera program {for_rich(program['slug'])} (id {for_rich(program['program_id'])}), titles: "
+            + " | ".join(f'"{for_rich(t)}"' for t in program["titles"])
+        )
     for entry in data["timeline"]:
         _show_entry(entry)
 
 
 def _show_entry(entry: dict[str, Any]) -> None:
-    from monitor.digest import event_line
-    from monitor.render import console
-    from monitor.text import for_rich
+    from acewatch.outputs.digest import event_line
+    from acewatch.outputs.render import console
+    from acewatch.text import for_rich
 
     out = console()
     through = entry["through"]
@@ -228,31 +256,35 @@ def _show_entry(entry: dict[str, Any]) -> None:
 
 
 def _exhibit_text(exhibit: dict[str, Any]) -> str:
-    from monitor.text import for_rich
+    from acewatch.text import for_rich
 
     if exhibit["status"] == "removed":
         return f"cid {for_rich(exhibit['cid'])}: [red]removed[/] from the National Guide"
     period = exhibit["period"] or {}
     credits = f", {exhibit['credits']:g} credits" if exhibit["credits"] is not None else ""
-    return (f"{for_rich(exhibit['ace_id'])} \"{for_rich(exhibit['title'])}\": {exhibit['status']}{credits} "
-            f"(period {period.get('start')} to {period.get('end') or 'open'})")
+    return (
+        f'{for_rich(exhibit["ace_id"])} "{for_rich(exhibit["title"])}": {exhibit["status"]}{credits} '
+        f"(period {period.get('start')} to {period.get('end') or 'open'})"
+    )
 
 
 def _program_text(program: dict[str, Any]) -> str:
-    from monitor.text import for_rich
+    from acewatch.text import for_rich
 
     if program["status"] == "removed":
         return f"{for_rich(program['program_id'])}: [red]removed[/] from the catalog"
     match = f"match {program['verdict'] or 'none'}"
     if program["ace_id"]:
-        match += f" with {for_rich(program['ace_id'])} \"{for_rich(program['ace_title'])}\""
+        match += f' with {for_rich(program["ace_id"])} "{for_rich(program["ace_title"])}"'
     if program["differences"]:
         match += " (words: " + "; ".join(for_rich(d) for d in program["differences"]) + ")"
     recommended = program["status"] == "recommended" and program["credits"] is not None
     credits = f", {program['credits']:g} credits" if recommended else ""
     claim = f"; claim {program['claim']}" if program.get("claim") else ""
-    return (f"{for_rich(program['slug'])} \"{for_rich(program['title'])}\": {match}, "
-            f"{program['status'].replace('_', ' ')}{credits}{claim}")
+    return (
+        f'{for_rich(program["slug"])} "{for_rich(program["title"])}": {match}, '
+        f"{program['status'].replace('_', ' ')}{credits}{claim}"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -260,17 +292,20 @@ def _program_text(program: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------
 
 
-def export(ctx: typer.Context,
-           fmt: str = typer.Option("csv", "--format", "-f", help="csv or json."),
-           output: Optional[str] = typer.Option(None, "--output", "-o", metavar="FILE",
-                                                help="Write to FILE (atomically) instead of stdout.")) -> None:
+def export(
+    ctx: typer.Context,
+    fmt: str = typer.Option("csv", "--format", "-f", help="csv or json."),
+    output: str | None = typer.Option(
+        None, "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+    ),
+) -> None:
     """The current catalog: every Coursera program with its ACE match, status and credits.
 
     From the newest finished monitor cycle; columns: slug, title, partner,
     url, verdict, differences, status, credits, ace_id, ace_title,
     exhibit_url, as_of, claim, claim_credits, claim_text. Exit status 5 when no cycle has a catalog yet.
     """
-    from monitor.reports import ReportError, export_data, render_export, write_atomic
+    from acewatch.outputs.reports import ReportError, export_data, render_export, write_atomic
 
     if fmt not in ("csv", "json"):
         _fail(f"--format must be csv or json, not {fmt!r}", 2)

@@ -1,6 +1,6 @@
 """How answers look: Rich on a terminal, plain text when piped, JSON for scripts.
 
-All scraped text passes through monitor.text before it is printed.
+All scraped text passes through acewatch.text before it is printed.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from monitor.digest import HEADINGS, event_line, group
-from monitor.text import for_rich
+from acewatch.outputs.digest import HEADINGS, event_line, group
+from acewatch.text import for_rich
 
 VERDICT_STYLE = {"exact": "bold green", "equivalent": "bold green", "near": "bold yellow", "none": "bold red"}
 
@@ -22,21 +22,53 @@ def console():
 
 
 def events_dict(cycle_id: int, events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {"cycle": cycle_id, "count": len(events),
-            "events": [{key: event.get(key) for key in ("id", "type", "source", "subject_key", "subject", "old",
-                                                        "new", "evidence_url", "from_run_id", "to_run_id",
-                                                        "detected_at", "details")} for event in events]}
+    return {
+        "cycle": cycle_id,
+        "count": len(events),
+        "events": [
+            {
+                key: event.get(key)
+                for key in (
+                    "id",
+                    "type",
+                    "source",
+                    "subject_key",
+                    "subject",
+                    "old",
+                    "new",
+                    "evidence_url",
+                    "from_run_id",
+                    "to_run_id",
+                    "detected_at",
+                    "details",
+                )
+            }
+            for event in events
+        ],
+    }
 
 
 def report_dict(report) -> dict[str, Any]:
-    return {"cycle": report.cycle_id, "healthy": report.healthy,
-            "runs": {source: {"id": run.id, "outcome": run.outcome, "healthy": run.healthy,
-                              "pages": run.pages, "records": run.records, "errors": run.errors,
-                              "health": run.health_report} for source, run in report.runs.items()},
-            "alerts": None if report.deliveries is None else {
-                "sent": report.deliveries.sent, "failed": report.deliveries.failed,
-                "skipped": report.deliveries.skipped},
-            **{k: v for k, v in events_dict(report.cycle_id, report.events).items() if k != "cycle"}}
+    return {
+        "cycle": report.cycle_id,
+        "healthy": report.healthy,
+        "runs": {
+            source: {
+                "id": run.id,
+                "outcome": run.outcome,
+                "healthy": run.healthy,
+                "pages": run.pages,
+                "records": run.records,
+                "errors": run.errors,
+                "health": run.health_report,
+            }
+            for source, run in report.runs.items()
+        },
+        "alerts": None
+        if report.deliveries is None
+        else {"sent": report.deliveries.sent, "failed": report.deliveries.failed, "skipped": report.deliveries.skipped},
+        **{k: v for k, v in events_dict(report.cycle_id, report.events).items() if k != "cycle"},
+    }
 
 
 def show_events(cycle_id: int | None, events: list[dict[str, Any]]) -> None:
@@ -63,12 +95,16 @@ def show_cycle(report) -> None:
                 out.print(f"    [yellow]![/] {for_rich(check['message'])}")
     recommended = sum(1 for m in report.matches if m["status"] == "recommended")
     if report.matches:
-        out.print(f"{len(report.matches)} Coursera programs matched; {recommended} carry an ACE recommendation "
-                  "under their exact name")
+        out.print(
+            f"{len(report.matches)} Coursera programs matched; {recommended} carry an ACE recommendation "
+            "under their exact name"
+        )
     show_events(report.cycle_id, report.events)
     if report.deliveries is not None:
-        out.print(f"alerts: {report.deliveries.sent} sent, {report.deliveries.failed} failed (retried next run), "
-                  f"{report.deliveries.skipped} skipped")
+        out.print(
+            f"alerts: {report.deliveries.sent} sent, {report.deliveries.failed} failed (retried next run), "
+            f"{report.deliveries.skipped} skipped"
+        )
 
 
 def show_check(answer: dict[str, Any]) -> None:
@@ -77,13 +113,13 @@ def show_check(answer: dict[str, Any]) -> None:
     match = answer["match"]
     name = for_rich(answer["name"])
     if match and answer["recommended"]:
-        headline = f"YES: ACE recommends exactly \"{name}\""
+        headline = f'YES: ACE recommends exactly "{name}"'
     elif match:
-        headline = f"NOT TODAY: \"{name}\" is an ACE name, but its recommendation is {match['status'].replace('_', ' ')}"
+        headline = f'NOT TODAY: "{name}" is an ACE name, but its recommendation is {match["status"].replace("_", " ")}'
     elif verdict == "near":
-        headline = f"NO: ACE recommends no program named exactly \"{name}\"; the nearest ACE names differ"
+        headline = f'NO: ACE recommends no program named exactly "{name}"; the nearest ACE names differ'
     else:
-        headline = f"NO: no ACE-recommended program is named like \"{name}\""
+        headline = f'NO: no ACE-recommended program is named like "{name}"'
     out.print(f"[{VERDICT_STYLE[verdict]}]{headline}[/]  (verdict: {verdict})")
     _show_claim(answer.get("coursera_claim"))
     if answer["input"] != "name":
@@ -96,9 +132,11 @@ def show_check(answer: dict[str, Any]) -> None:
     if others:
         out.print("\nNearest ACE names:")
         for candidate in others:
-            out.print(f"  {candidate['score']:5.1f}  {for_rich(candidate['title'])} "
-                      f"({for_rich(candidate['ace_id'])}, {for_rich(candidate['organization'])}, "
-                      f"{candidate['status'].replace('_', ' ')})")
+            out.print(
+                f"  {candidate['score']:5.1f}  {for_rich(candidate['title'])} "
+                f"({for_rich(candidate['ace_id'])}, {for_rich(candidate['organization'])}, "
+                f"{candidate['status'].replace('_', ' ')})"
+            )
             diffs = ", ".join(_difference(d) for d in candidate["differences"])
             if diffs:
                 out.print(f"         differs: {diffs}")
@@ -130,16 +168,16 @@ def _difference(diff: dict[str, Any]) -> str:
 
 def _show_exhibit(match: dict[str, Any]) -> None:
     out = console()
-    out.print(f"  ACE ID {for_rich(match['ace_id'])}, {for_rich(match['organization'])}: "
-              f"{for_rich(match['title'])}")
+    out.print(f"  ACE ID {for_rich(match['ace_id'])}, {for_rich(match['organization'])}: {for_rich(match['title'])}")
     if match.get("normalisations"):
         out.print(f"  equal after normalising: {', '.join(match['normalisations'])}")
     for period in sorted(match["periods"], key=lambda p: p.get("start") or ""):
         current = " (today)" if period == match["period"] and match["status"] == "active" else ""
         out.print(f"  Period {period.get('start')} to {period.get('end') or 'open'}{current}:")
         for row in period.get("credits", []):
-            out.print(f"    {row.get('hours'):g} semester hours, {for_rich(row.get('level'))}, "
-                      f"{for_rich(row.get('subject'))}")
+            out.print(
+                f"    {row.get('hours'):g} semester hours, {for_rich(row.get('level'))}, {for_rich(row.get('subject'))}"
+            )
     if match["credits"] is not None:
         out.print(f"  Credits: {match['credits']:g} semester hours; first seen by acewatch {match.get('first_seen')}")
     out.print(f"  Exhibit: {for_rich(match['url'])}")

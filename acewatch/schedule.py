@@ -6,7 +6,7 @@ Design:
   the store's own database (`apscheduler_jobs`) so that `acewatch status`
   can show the next run without a scheduler, and a run missed while the
   daemon was down is caught up on start if it is within the misfire grace.
-* Each run is a child process (`python -m monitor.cli run --progress log`):
+* Each run is a child process (`python -m acewatch.cli run --progress log`):
   Scrapy's Twisted reactor cannot be restarted inside one process, and a
   child can be timed out and killed without taking the daemon down.
 * The child receives the database URL in its environment (ACEWATCH_DB), not
@@ -18,7 +18,7 @@ Design:
   its lock and kills its crawler), killed after a grace period if it hangs,
   the scheduler shuts down, and the daemon exits 0.
 
-Only the stdlib is imported at module level: `monitor.reports` (for `status`)
+Only the stdlib is imported at module level: `acewatch.outputs.reports` (for `status`)
 reads the job table through `stored_next_run` without loading APScheduler.
 """
 
@@ -33,14 +33,14 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from monitor.config import Config
+    from acewatch.config import Config
 
 JOB_ID = "acewatch-run"
 JOBS_TABLE = "apscheduler_jobs"
@@ -71,7 +71,7 @@ def child_command(config_path: str | None, verbose: bool | None = None) -> list[
     """
     if verbose is None:
         verbose = logging.getLogger().isEnabledFor(logging.INFO)
-    command = [sys.executable, "-m", "monitor.cli"]
+    command = [sys.executable, "-m", "acewatch.cli"]
     if config_path:
         command += ["--config", config_path]
     if verbose:
@@ -132,8 +132,7 @@ def cron_trigger(expr: str, tz: str):
 
     fields = expr.split()
     if len(fields) != 5:
-        raise ScheduleError(f"schedule.cron {expr!r} needs 5 fields (minute hour day month weekday), "
-                            f"got {len(fields)}")
+        raise ScheduleError(f"schedule.cron {expr!r} needs 5 fields (minute hour day month weekday), got {len(fields)}")
     fields[4] = crontab_days(fields[4])
     try:
         return CronTrigger.from_crontab(" ".join(fields), timezone=tz)
@@ -147,8 +146,7 @@ def check_timezone(tz: str) -> str:
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ScheduleError(f"schedule.timezone {tz!r} is not a known time zone (e.g. UTC, America/New_York)") \
-            from None
+        raise ScheduleError(f"schedule.timezone {tz!r} is not a known time zone (e.g. UTC, America/New_York)") from None
     return tz
 
 
@@ -164,9 +162,10 @@ def stored_next_run(engine: Engine, job_id: str = JOB_ID) -> datetime | None:
     if JOBS_TABLE not in inspect(engine).get_table_names():
         return None
     with engine.connect() as connection:
-        value = connection.execute(text(f"SELECT next_run_time FROM {JOBS_TABLE} WHERE id = :id"),
-                                   {"id": job_id}).scalar()
-    return datetime.fromtimestamp(float(value), timezone.utc) if value is not None else None
+        value = connection.execute(
+            text(f"SELECT next_run_time FROM {JOBS_TABLE} WHERE id = :id"), {"id": job_id}
+        ).scalar()
+    return datetime.fromtimestamp(float(value), UTC) if value is not None else None
 
 
 # --------------------------------------------------------------------------
@@ -178,7 +177,7 @@ def run_job(config_path: str | None, timeout_seconds: float) -> int:
     """The scheduled job: one `acewatch run` in a child process; returns its exit status.
 
     Module-level with plain arguments so the SQLAlchemy job store can pickle
-    it by reference (`monitor.schedule:run_job`). Inside the daemon it uses
+    it by reference (`acewatch.schedule:run_job`). Inside the daemon it uses
     the daemon's database and stop handling; called on its own, it runs the
     child against ACEWATCH_DB.
     """
@@ -189,8 +188,9 @@ def run_job(config_path: str | None, timeout_seconds: float) -> int:
     return wait_child(child, timeout_seconds, threading.Event(), print)
 
 
-def wait_child(child: subprocess.Popen, timeout_seconds: float, stop: threading.Event, say,
-               grace: float = STOP_GRACE_SECONDS) -> int:
+def wait_child(
+    child: subprocess.Popen, timeout_seconds: float, stop: threading.Event, say, grace: float = STOP_GRACE_SECONDS
+) -> int:
     """Wait for the child; on timeout or stop, SIGINT it, then SIGKILL it after `grace` seconds."""
     deadline = time.monotonic() + timeout_seconds
     while True:
@@ -243,7 +243,7 @@ class Daemon:
 
     def say(self, message: str) -> None:
         """One plain, parseable line per event: `<UTC time> acewatch-schedule: <message>`."""
-        stamp = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+        stamp = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         print(f"{stamp} acewatch-schedule: {message}", file=self.out, flush=True)
 
     def build(self) -> None:
@@ -251,21 +251,28 @@ class Daemon:
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_SCHEDULER_STARTED
         from apscheduler.executors.pool import ThreadPoolExecutor
         from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
         schedule = self.config.schedule
         tz = check_timezone(schedule.timezone)
         trigger = self.trigger()
         self.scheduler = _scheduler_class()(
             jobstores={"default": SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)},
             executors={"default": ThreadPoolExecutor(max_workers=1)},
-            job_defaults={"max_instances": 1, "coalesce": True,
-                          "misfire_grace_time": schedule.misfire_grace_seconds},
-            timezone=tz)
-        self.scheduler.add_listener(self._on_event,
-                                    EVENT_SCHEDULER_STARTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        self.scheduler.add_job(run_job, trigger, id=JOB_ID, name="acewatch run", replace_existing=True,
-                               kwargs={"config_path": self.config_path,
-                                       "timeout_seconds": child_timeout(self.config)},
-                               **self._catch_up())
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": schedule.misfire_grace_seconds},
+            timezone=tz,
+        )
+        self.scheduler.add_listener(
+            self._on_event, EVENT_SCHEDULER_STARTED | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
+        )
+        self.scheduler.add_job(
+            run_job,
+            trigger,
+            id=JOB_ID,
+            name="acewatch run",
+            replace_existing=True,
+            kwargs={"config_path": self.config_path, "timeout_seconds": child_timeout(self.config)},
+            **self._catch_up(),
+        )
 
     def trigger(self):
         from apscheduler.triggers.interval import IntervalTrigger
@@ -286,7 +293,7 @@ class Daemon:
         next run from now and silently drop the missed one.
         """
         missed = stored_next_run(self.engine)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         grace = self.config.schedule.misfire_grace_seconds
         if missed is not None and missed <= now and (now - missed).total_seconds() <= grace:
             self.say(f"catching up the run due at {_iso(missed)} (missed while stopped)")
@@ -315,8 +322,9 @@ class Daemon:
         if self.stopping.is_set():
             return -1
         started = time.monotonic()
-        child = subprocess.Popen(child_command(config_path), env=child_environment(self.config.db),
-                                 start_new_session=True)
+        child = subprocess.Popen(
+            child_command(config_path), env=child_environment(self.config.db), start_new_session=True
+        )
         self.say(f"run started pid={child.pid}")
         status = wait_child(child, timeout_seconds, self.stopping, self.say)
         self.runs += 1
@@ -393,8 +401,13 @@ def _scheduler_class():
     return StoppableScheduler
 
 
-def serve(config: Config, engine: Engine, interval: float | None = None, max_runs: int | None = None,
-          out: TextIO | None = None) -> int:
+def serve(
+    config: Config,
+    engine: Engine,
+    interval: float | None = None,
+    max_runs: int | None = None,
+    out: TextIO | None = None,
+) -> int:
     """Run the scheduler daemon until SIGTERM/SIGINT or `max_runs` runs; 0 on a clean stop.
 
     The child runs read the same config file this process loaded
@@ -407,4 +420,4 @@ def serve(config: Config, engine: Engine, interval: float | None = None, max_run
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

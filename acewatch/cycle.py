@@ -12,24 +12,51 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from monitor.alerts import deliver_pending, digest_rows
-from monitor.config import Config
-from monitor.crawl import SOURCES, crawl_sources
+from acewatch.alerts import deliver_pending, digest_rows
+from acewatch.config import Config
+from acewatch.crawl import SOURCES, crawl_sources
+from acewatch.outputs.feed import write_feed
 from monitor.claims import ClaimFacts, HeldBack, claim_verdict
-from monitor.diff import (EXPIRY_COLUMNS, RECOMMENDED, ace_events, claim_changed, claim_events, coursera_events, event,
-                          expiring_events, match_events, unreadable_events)
-from monitor.feed import write_feed
+from monitor.diff import (
+    EXPIRY_COLUMNS,
+    RECOMMENDED,
+    ace_events,
+    claim_changed,
+    claim_events,
+    coursera_events,
+    event,
+    expiring_events,
+    match_events,
+    unreadable_events,
+)
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import canonical_org, name_key_rows, vendor_of
 from monitor.notes import note_lines, notes_of
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
 from monitor.versions import ExhibitVersion, program_state
-from store.cycles import (announced, begin_cycle, cycle_claims, cycle_match_cids, cycle_matches, finish_cycle,
-                          last_known_claims, latest_cycle, latest_event)
+from store.cycles import (
+    announced,
+    begin_cycle,
+    cycle_claims,
+    cycle_match_cids,
+    cycle_matches,
+    finish_cycle,
+    last_known_claims,
+    latest_cycle,
+    latest_event,
+)
 from store.names_index import write_name_index
-from store.runs import (exhibit_versions, get_run, iter_snapshot, latest_healthy_run, load_snapshot, recent_runs,
-                        set_health, unreadable_records)
+from store.runs import (
+    exhibit_versions,
+    get_run,
+    iter_snapshot,
+    latest_healthy_run,
+    load_snapshot,
+    recent_runs,
+    set_health,
+    unreadable_records,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +67,7 @@ class CycleReport:
     runs: dict[str, Any] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
     matches: list[dict[str, Any]] = field(default_factory=list)
-    deliveries: Any = None  # monitor.alerts.DeliveryReport, when alert URLs are configured
+    deliveries: Any = None  # acewatch.alerts.DeliveryReport, when alert URLs are configured
 
     @property
     def healthy(self) -> bool:
@@ -57,32 +84,53 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     events = [e for source, run_id in run_ids.items() for e in judge_run(config, engine, source, run_id)]
     previous = latest_cycle(engine)
     ace_run, coursera_run = latest_healthy_run(engine, "ace"), latest_healthy_run(engine, "coursera")
-    cycle_id = begin_cycle(engine, ace_run and ace_run.id, coursera_run and coursera_run.id,
-                           previous and previous.id)
+    cycle_id = begin_cycle(engine, ace_run and ace_run.id, coursera_run and coursera_run.id, previous and previous.id)
     # Only the columns matching reads: a whole 100k snapshot as dicts is ~400 MB (see store.runs.iter_snapshot).
-    exhibits = (load_snapshot(engine, "ace", ace_run.id, columns=("cid", "title", "organization", "parse_status"))
-                if ace_run else [])
+    exhibits = (
+        load_snapshot(engine, "ace", ace_run.id, columns=("cid", "title", "organization", "parse_status"))
+        if ace_run
+        else []
+    )
     if ace_run:  # the names `check` searches, prepared once per run (a no-op when already written)
         write_name_index(engine, ace_run.id, name_key_rows(exhibits))
-    programs = (load_snapshot(engine, "coursera", coursera_run.id, columns=("program_id", "title", "partner",
-                                                                             "parse_status", "ace_claim",
-                                                                             "ace_credits"))
-                if coursera_run else [])
-    matches = (compute_matches(engine, programs, exhibits, ace_run,
-                               claims_held_back(engine, previous, run_ids, (ace_run, coursera_run), exhibits))
-               if ace_run and coursera_run else [])
+    programs = (
+        load_snapshot(
+            engine,
+            "coursera",
+            coursera_run.id,
+            columns=("program_id", "title", "partner", "parse_status", "ace_claim", "ace_credits"),
+        )
+        if coursera_run
+        else []
+    )
+    matches = (
+        compute_matches(
+            engine,
+            programs,
+            exhibits,
+            ace_run,
+            claims_held_back(engine, previous, run_ids, (ace_run, coursera_run), exhibits),
+        )
+        if ace_run and coursera_run
+        else []
+    )
     del exhibits, programs
     if previous is not None:
         events += _diff_events(engine, previous, ace_run, coursera_run, matches)
     events += stuck_events(config, engine, run_ids, (ace_run, coursera_run))
     if ace_run and (previous is None or previous.ace_run_id != ace_run.id):
-        events += expiring_events(iter_snapshot(engine, "ace", ace_run.id, columns=EXPIRY_COLUMNS), ace_run,
-                                  config.alerts.expiring_within_days, announced(engine, "recommendation_expiring"),
-                                  versions_of=lambda ace_ids: exhibit_versions(engine, ace_run.id, ace_ids))
+        events += expiring_events(
+            iter_snapshot(engine, "ace", ace_run.id, columns=EXPIRY_COLUMNS),
+            ace_run,
+            config.alerts.expiring_within_days,
+            announced(engine, "recommendation_expiring"),
+            versions_of=lambda ace_ids: exhibit_versions(engine, ace_run.id, ace_ids),
+        )
     # The digest is queued in the cycle's own transaction: no crash can lose an alert.
     notes = note_lines({source: get_run(engine, run_id) for source, run_id in run_ids.items()})
-    finish_cycle(engine, cycle_id, matches, events,
-                 deliveries=digest_rows(cycle_id, events, config.alerts.urls, notes=notes))
+    finish_cycle(
+        engine, cycle_id, matches, events, deliveries=digest_rows(cycle_id, events, config.alerts.urls, notes=notes)
+    )
     deliveries = send_alerts(config, engine)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
     return CycleReport(cycle_id, runs, events, matches, deliveries)
@@ -96,8 +144,9 @@ def stuck_events(config: Config, engine: Engine, run_ids: dict[str, int], health
         if run is None or run.id not in run_ids.values():
             continue
         history = recent_runs(engine, run.source, limit=after + 1, healthy=True, before_id=run.id + 1)
-        events += unreadable_events(run.source, [unreadable_records(engine, run.source, r.id) for r in history],
-                                    after, run.id)
+        events += unreadable_events(
+            run.source, [unreadable_records(engine, run.source, r.id) for r in history], after, run.id
+        )
     return events
 
 
@@ -124,35 +173,65 @@ def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[
     # Transitions are judged against what was last announced, not the previous run:
     # a run killed before it was judged must not make the next one "recover".
     if not healthy and not held_back:
-        return [event("source_unhealthy", source, source, f"{source} crawl", new=problems,
-                      url=run.base_url, runs=(last_announced and last_announced["to_run_id"], run_id))]
+        return [
+            event(
+                "source_unhealthy",
+                source,
+                source,
+                f"{source} crawl",
+                new=problems,
+                url=run.base_url,
+                runs=(last_announced and last_announced["to_run_id"], run_id),
+            )
+        ]
     if healthy and held_back:
-        return [event("source_recovered", source, source, f"{source} crawl", new="healthy",
-                      url=run.base_url, runs=(last_announced["to_run_id"], run_id))]
+        return [
+            event(
+                "source_recovered",
+                source,
+                source,
+                f"{source} crawl",
+                new="healthy",
+                url=run.base_url,
+                runs=(last_announced["to_run_id"], run_id),
+            )
+        ]
     return []
 
 
-def compute_matches(engine: Engine, programs: list[dict], exhibits: list[dict], ace_run,
-                    held: HeldBack | None = None) -> list[dict[str, Any]]:
+def compute_matches(
+    engine: Engine, programs: list[dict], exhibits: list[dict], ace_run, held: HeldBack | None = None
+) -> list[dict[str, Any]]:
     """Each Coursera program's best ACE exhibit, whether that makes it recommended today, and how the
     page's own ACE claim stands against it (`held`: what the claims cannot be judged on this cycle)."""
     held = held or HeldBack()
     results = match_catalog(
         [Candidate(key=p["program_id"], name=p["title"], org=p["partner"]) for p in programs],
-        [Candidate(key=e["cid"], name=e["title"], org=e["organization"]) for e in exhibits if e["title"]])
+        [Candidate(key=e["cid"], name=e["title"], org=e["organization"]) for e in exhibits if e["title"]],
+    )
     statuses = exhibit_statuses(engine, ace_run, {result.exhibit.key for result in results if result.exhibit})
     matches = []
     for program, result in zip(programs, results):
         cid = result.exhibit.key if result.exhibit else None
         period = statuses.get(cid) if cid else None
         differences = result.comparison.differences if result.comparison else ()
-        matches.append({"program_id": program["program_id"], "cid": cid, "verdict": result.verdict,
-                        "score": float(result.score), "differences": [str(d) for d in differences],
-                        "status": _program_status(program, result.verdict, period),
-                        "credits": period.credits if period and period.status == ACTIVE else None,
-                        "claim": held.apply(program["program_id"], program_claim(program, result.verdict, period),
-                                            program_org(program) if held.cids else None).value,
-                        "claim_credits": program["ace_credits"]})
+        matches.append(
+            {
+                "program_id": program["program_id"],
+                "cid": cid,
+                "verdict": result.verdict,
+                "score": float(result.score),
+                "differences": [str(d) for d in differences],
+                "status": _program_status(program, result.verdict, period),
+                "credits": period.credits if period and period.status == ACTIVE else None,
+                "claim": held.apply(
+                    program["program_id"],
+                    program_claim(program, result.verdict, period),
+                    program_org(program) if held.cids else None,
+                ).value,
+                "claim_credits": program["ace_credits"],
+            }
+        )
     return matches
 
 
@@ -164,9 +243,11 @@ def claims_held_back(engine: Engine, previous, run_ids: dict[str, int], runs, ex
     unreadable = [e for e in exhibits if e.get("parse_status", "ok") != "ok"]
     if not unreadable:
         return HeldBack()
-    return HeldBack(cids=frozenset(e["cid"] for e in unreadable),
-                    orgs=frozenset(canonical_org(e["organization"] or None) for e in unreadable),
-                    previous=cycle_match_cids(engine, previous.id) if previous else {})
+    return HeldBack(
+        cids=frozenset(e["cid"] for e in unreadable),
+        orgs=frozenset(canonical_org(e["organization"] or None) for e in unreadable),
+        previous=cycle_match_cids(engine, previous.id) if previous else {},
+    )
 
 
 def program_org(program: dict) -> str | None:
@@ -177,8 +258,11 @@ def program_org(program: dict) -> str | None:
 def program_claim(program: dict, verdict: str, period):
     """The page's ACE claim judged against this match (monitor.claims); an unreadable page is unknown."""
     ace_claim = program["ace_claim"] if program["parse_status"] == "ok" else "unknown"
-    return claim_verdict(ClaimFacts.from_page(ace_claim, program["ace_credits"], verdict,
-                                              period and period.status, period and period.credits))
+    return claim_verdict(
+        ClaimFacts.from_page(
+            ace_claim, program["ace_credits"], verdict, period and period.status, period and period.credits
+        )
+    )
 
 
 def exhibit_statuses(engine: Engine, ace_run, cids: set[str]) -> dict[str, Any]:
@@ -226,8 +310,10 @@ def _claim_events(engine, previous, ace_run, coursera_run, matches) -> list[dict
     changed = [m for m in matches if claim_changed(old.get(m["program_id"]), m["claim"])]
     if not changed:
         return []
-    programs = {p["program_id"]: p for p in load_snapshot(engine, "coursera", coursera_run.id,
-                                                          [m["program_id"] for m in changed])}
+    programs = {
+        p["program_id"]: p
+        for p in load_snapshot(engine, "coursera", coursera_run.id, [m["program_id"] for m in changed])
+    }
     cids = sorted({m["cid"] for m in changed if m["cid"]})
     exhibits = {e["cid"]: e for e in load_snapshot(engine, "ace", ace_run.id, cids)}
     return claim_events(old, changed, programs, exhibits, (previous.coursera_run_id, coursera_run.id))
