@@ -7,7 +7,6 @@ that lost every program.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import signal
@@ -22,6 +21,7 @@ from sqlalchemy import Engine
 
 from acewatch.config import Config
 from crawler.removal import is_waiting
+from crawler.spec import CrawlSpec
 from store.runs import begin_run, fail_run, get_run, iter_snapshot, latest_healthy_run
 
 log = logging.getLogger(__name__)
@@ -30,22 +30,23 @@ SOURCES = ("ace", "coursera")
 
 def crawl_spec(
     config: Config, run_ids: dict[str, int], sources: tuple[str, ...], progress: str, known: KnownExhibits
-) -> dict:
-    return {
-        "db": config.db,
-        "run_ids": run_ids,
-        "sources": list(sources),
-        "progress": progress,
-        "parent_pid": os.getpid(),
-        "known_exhibits": known.urls,
-        "waiting_exhibits": known.waiting,
-        "cache_dir": cache_dir(config),
-        "full_fetch": full_fetch_due(config),
-        "log_level": logging.getLevelName(logging.getLogger().getEffectiveLevel()),
-        "ace": asdict(config.ace),
-        "coursera": asdict(config.coursera),
-        "crawl": asdict(config.crawl),
-    }
+) -> CrawlSpec:
+    """What the crawl child is told: the config's site and crawl sections, the runs, the exhibits to re-check."""
+    return CrawlSpec(
+        db=config.db,
+        sources=tuple(sources),
+        ace=asdict(config.ace),
+        coursera=asdict(config.coursera),
+        crawl=asdict(config.crawl),
+        run_ids=run_ids,
+        progress=progress,
+        parent_pid=os.getpid(),
+        known_exhibits=tuple(known.urls),
+        waiting_exhibits=tuple(known.waiting),
+        cache_dir=cache_dir(config),
+        full_fetch=full_fetch_due(config),
+        log_level=logging.getLevelName(logging.getLogger().getEffectiveLevel()),
+    )
 
 
 def base_url(config: Config, source: str) -> str:
@@ -61,8 +62,8 @@ def crawl_sources(
     problem = "crawl interrupted"
     try:
         problem = _run_child(spec, config.crawl.timeout_seconds)
-        if problem is None and spec["full_fetch"] and spec["cache_dir"]:
-            _full_fetch_marker(spec["cache_dir"]).touch()
+        if problem is None and spec.full_fetch and spec.cache_dir:
+            _full_fetch_marker(spec.cache_dir).touch()
     finally:  # also on Ctrl-C/SIGTERM: no run is left `running`
         for _source, run_id in run_ids.items():
             if get_run(engine, run_id).outcome == "running":
@@ -115,13 +116,13 @@ def known_exhibits(engine: Engine, base_url: str) -> KnownExhibits:
     )
 
 
-def _run_child(spec: dict, timeout: int) -> str | None:
+def _run_child(spec: CrawlSpec, timeout: int) -> str | None:
     """Run crawler.run; return why it failed, or None."""
     child = subprocess.Popen(
         [sys.executable, "-m", "crawler.run"], stdin=subprocess.PIPE, start_new_session=True, text=True
     )
     try:
-        child.communicate(json.dumps(spec), timeout=timeout)
+        child.communicate(spec.to_json(), timeout=timeout)
     except subprocess.TimeoutExpired:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()

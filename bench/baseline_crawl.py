@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scrapy.crawler import CrawlerProcess  # noqa: E402
 
 from crawler.run import scrapy_settings  # noqa: E402
+from crawler.spec import CrawlSpec  # noqa: E402
 from crawler.spiders.ace import AceSpider  # noqa: E402
 from crawler.spiders.coursera import CourseraSpider  # noqa: E402
 
@@ -48,14 +49,14 @@ def peak_rss_mb() -> float:
 
 
 def main() -> int:
-    spec = json.load(sys.stdin)
+    spec = CrawlSpec.from_json(sys.stdin.read())
     settings = scrapy_settings(spec)
     settings.set("ITEM_PIPELINES", {}, priority="cmdline")
     middlewares = dict(settings.getdict("DOWNLOADER_MIDDLEWARES"))  # the project's, minus parsing ahead
     middlewares["crawler.parsing.offload.ParseAheadMiddleware"] = None
     settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="cmdline")
     process = CrawlerProcess(settings)
-    crawlers = [process.create_crawler(SPIDERS[source]) for source in spec["sources"]]
+    crawlers = [process.create_crawler(SPIDERS[source]) for source in spec.sources]
     for crawler in crawlers:
         process.crawl(crawler)
     process.start()

@@ -63,6 +63,7 @@ ACE_COLUMNS = (
     "run_id",
     "cid",
     "ace_id",
+    "version",
     "organization",
     "title",
     "url",
@@ -177,21 +178,26 @@ def bench_config(db: str, info: dict, home: Path):
 
     config = load_config(db=db, environ={"HOME": str(home)})
     config = config.with_sites({k: info[k] for k in ("ace", "coursera_api", "coursera_site")}, info["organizations"])
-    return replace(config, crawl=replace(config.crawl, timeout_seconds=3 * 3600))
+    # bench/server.py models the catalog API (its robots.txt permits it), not the sitemaps.
+    return replace(
+        config,
+        coursera=replace(config.coursera, discovery="api"),
+        crawl=replace(config.crawl, timeout_seconds=3 * 3600),
+    )
 
 
 # --------------------------------------------------------------------------- crawl
 
 
 def baseline_crawl(info: dict, home: Path) -> dict:
-    from acewatch.crawl import crawl_spec
+    from acewatch.crawl import KnownExhibits, crawl_spec
 
     config = bench_config(f"sqlite:///{home / 'baseline.db'}", info, home)
-    spec = crawl_spec(config, {}, ("ace", "coursera"), "off", [])
+    spec = crawl_spec(config, {}, ("ace", "coursera"), "off", KnownExhibits())
     t0 = time.perf_counter()
     done = subprocess.run(
         [PY, str(ROOT / "bench" / "baseline_crawl.py")],
-        input=json.dumps(spec),
+        input=spec.to_json(),
         text=True,
         capture_output=True,
         check=True,

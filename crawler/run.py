@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import ctypes
 import ipaddress
-import json
 import os
 import signal
 import sys
-from typing import Any
 from urllib.parse import urlsplit
 
 from scrapy.crawler import CrawlerProcess
 from scrapy.settings import Settings
 
+from crawler.spec import CrawlSpec
 from crawler.spiders.ace import AceSpider
 from crawler.spiders.coursera import CourseraSpider
 
@@ -35,22 +34,22 @@ def is_loopback(url: str) -> bool:
         return host == "localhost"
 
 
-def scrapy_settings(spec: dict[str, Any]) -> Settings:
+def scrapy_settings(spec: CrawlSpec) -> Settings:
     """Scrapy settings from the spec: crawler.settings plus the config's values."""
-    ace, coursera, crawl = spec["ace"], spec["coursera"], spec["crawl"]
+    ace, coursera, crawl = spec.ace, spec.coursera, spec.crawl
     settings = Settings()
     settings.setmodule("crawler.settings", priority="project")
     hosts = [ace["base_url"], coursera["api_url"], coursera["site_url"]]
     autothrottle = crawl["autothrottle"]
     settings.setdict(
         {
-            "ACEWATCH_DB": spec["db"],
-            "ACEWATCH_RUN_IDS": spec.get("run_ids", {}),
-            "ACEWATCH_PROGRESS": spec.get("progress", "auto"),
+            "ACEWATCH_DB": spec.db,
+            "ACEWATCH_RUN_IDS": spec.run_ids,
+            "ACEWATCH_PROGRESS": spec.progress,
             "ACE_BASE_URL": ace["base_url"],
             "ACE_ORGANIZATIONS": list(ace["organizations"]),
-            "ACE_KNOWN_EXHIBITS": list(spec.get("known_exhibits", [])),
-            "ACE_WAITING_EXHIBITS": list(spec.get("waiting_exhibits", [])),
+            "ACE_KNOWN_EXHIBITS": list(spec.known_exhibits),
+            "ACE_WAITING_EXHIBITS": list(spec.waiting_exhibits),
             "ACE_EXHIBITS": list(ace.get("exhibits", [])),
             "COURSERA_API_URL": coursera["api_url"],
             "COURSERA_SITE_URL": coursera["site_url"],
@@ -60,9 +59,9 @@ def scrapy_settings(spec: dict[str, Any]) -> Settings:
             "CONCURRENT_REQUESTS": crawl["concurrent_requests"],
             "DOWNLOAD_TIMEOUT": crawl["download_timeout"],
             "RETRY_TIMES": crawl["retry_times"],
-            "HTTPCACHE_ENABLED": bool(spec.get("cache_dir")),
-            "HTTPCACHE_DIR": spec.get("cache_dir") or "httpcache",
-            "ACEWATCH_FULL_FETCH": spec.get("full_fetch", True),
+            "HTTPCACHE_ENABLED": bool(spec.cache_dir),
+            "HTTPCACHE_DIR": spec.cache_dir or "httpcache",
+            "ACEWATCH_FULL_FETCH": spec.full_fetch,
             "ACEWATCH_RENDER": crawl.get("render", "never"),
             "ACEWATCH_RENDER_TIMEOUT": crawl.get("render_timeout", 60.0),
             "ACEWATCH_RENDER_CONCURRENCY": crawl.get("render_concurrency", 2),
@@ -70,17 +69,17 @@ def scrapy_settings(spec: dict[str, Any]) -> Settings:
             "AUTOTHROTTLE_ENABLED": (not all(map(is_loopback, hosts)))
             if autothrottle == "auto"
             else autothrottle in ("on", "true", "yes"),
-            "LOG_LEVEL": spec.get("log_level", "WARNING"),
+            "LOG_LEVEL": spec.log_level,
         },
         priority="cmdline",
     )
     return settings
 
 
-def crawl(spec: dict[str, Any]) -> None:
+def crawl(spec: CrawlSpec) -> None:
     """Crawl the spec's sources at once, in one reactor, until all are done."""
     process = CrawlerProcess(scrapy_settings(spec))
-    for source in spec["sources"]:
+    for source in spec.sources:
         process.crawl(SPIDERS[source])
     process.start()
 
@@ -102,8 +101,8 @@ def die_with_parent(parent_pid: int | None) -> None:
 
 
 def main() -> int:
-    spec = json.load(sys.stdin)
-    die_with_parent(spec.get("parent_pid"))
+    spec = CrawlSpec.from_json(sys.stdin.read())
+    die_with_parent(spec.parent_pid)
     crawl(spec)
     return 0
 

@@ -90,3 +90,15 @@ def test_the_rule_checker_sees_a_crossing(tmp_path):
     module = tmp_path / "m.py"
     module.write_text("def f():\n    from acewatch.cli import main\n    import sqlalchemy.orm\n")
     assert imported_roots(module) == {"acewatch", "sqlalchemy"}
+
+
+def test_the_crawler_is_told_only_a_typed_spec():
+    """The app -> crawler boundary is one CrawlSpec; a misspelt or missing field fails there, by name."""
+    from crawler.spec import CrawlSpec, SpecError
+
+    spec = CrawlSpec(db="sqlite://", sources=("ace",), ace={}, coursera={}, crawl={}, known_exhibits=("u",))
+    assert CrawlSpec.from_json(spec.to_json()) == spec
+    with pytest.raises(SpecError, match="known_exhibit"):
+        CrawlSpec.from_json(spec.to_json().replace('"known_exhibits"', '"known_exhibit"'))
+    with pytest.raises(SpecError, match="db"):
+        CrawlSpec.from_json('{"sources": [], "ace": {}, "coursera": {}, "crawl": {}}')

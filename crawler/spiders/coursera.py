@@ -99,7 +99,12 @@ class CourseraSpider(scrapy.Spider):
                 self.forbidden(response.url, needed, 'set [coursera] discovery = "sitemap"')
             yield self.api_request("0")
             return
-        indexes = list(sitemap_urls_from_robots(response.body, base_url=response.url)) if response.status == 200 else []
+        declared = (
+            list(sitemap_urls_from_robots(response.body, base_url=response.url)) if response.status == 200 else []
+        )
+        indexes = [url for url in declared if self.on_site(url)]
+        for url in sorted(set(declared) - set(indexes)):  # stay on the configured domains
+            self.logger.warning("robots.txt declares a sitemap on another host, not followed: %s", url)
         if not indexes:
             self.incomplete(f"{response.url} declares no Sitemap: (cannot list programs)")
         self.indexes_left = len(indexes)
@@ -113,6 +118,10 @@ class CourseraSpider(scrapy.Spider):
                 dont_filter=True,
                 cb_kwargs={"index": True},
             )
+
+    def on_site(self, url: str) -> bool:
+        """Whether a sitemap is on a configured host (requests marked dont_filter skip Scrapy's offsite check)."""
+        return urlsplit(url).hostname in self.allowed_domains
 
     def forbidden(self, robots_url: str, url: str, change: str):
         """robots.txt forbids what this discovery needs: one line naming the rule and the setting."""
@@ -139,6 +148,9 @@ class CourseraSpider(scrapy.Spider):
             self.indexes_read += 1
         if sitemap.type == "sitemapindex":
             for entry in sitemap:
+                if not self.on_site(entry["loc"]):  # a listed sub-sitemap we may not read: the listing is incomplete
+                    self.incomplete(f"sitemap on another host, not followed: {entry['loc']} (listed in {response.url})")
+                    continue
                 yield scrapy.Request(
                     entry["loc"], callback=self.parse_sitemap, errback=self.sitemap_failed, dont_filter=True
                 )

@@ -102,6 +102,7 @@ def hostile_run(tmp_path_factory):
     db = f"sqlite:///{home / 'acewatch.db'}"
     feed = home / "feed.atom"
     site = FixtureSite(day="day1", catalog_dir=hostile_catalog(home / "catalog", other_host, other_port)).start()
+    site.set_robots("real", foreign_sitemap=other_host.url + "/sitemap.xml")  # robots.txt points off-site too
     try:
         mail = f"mailto://127.0.0.1:{smtp.port}?from=acewatch@example.com&to=adviser@example.com&mode=insecure&cto=5"
         config = write_config(home / "acewatch.toml", site, mail, feed_path=str(feed))
