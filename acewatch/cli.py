@@ -1,4 +1,9 @@
-"""The `acewatch` command line: a thin shell over functions a Python user could call.
+"""The `acewatch` command line: a thin shell over the Python API (`acewatch.api.Acewatch`).
+
+Each command parses its options, asks the API, prints the answer and exits
+with the answer's `ExitCode`; an `AcewatchError` becomes one line on stderr and
+its own `ExitCode` (`api_errors`). The run lock, the alert-URL check and the
+store-error translation are the API's, so Python callers get them too.
 
 Imports stay lazy inside each command: `acewatch check` must start in well
 under a second, so it never loads Scrapy, SQLAlchemy or SQLModel.
@@ -10,13 +15,15 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
-from acewatch.config import Config, ConfigError, load_config
+from acewatch.api import Acewatch, AcewatchError, ExitCode
+from acewatch.config import Config
 
 app = typer.Typer(
     help="Track which Coursera certificates carry an ACE college-credit recommendation, word for word, "
@@ -27,17 +34,33 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-EXIT_ERROR = 6
-EXIT_LOCKED = 7
 MAX_INPUT = 1 << 20
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> None:
+def fail(message: str, code: int = ExitCode.ERROR) -> NoReturn:
     """One clear line on stderr and a documented exit code; never a traceback."""
     from acewatch.text import for_terminal
 
     typer.echo(f"acewatch: error: {for_terminal(message)}", err=True)
-    raise typer.Exit(code)
+    raise typer.Exit(int(code))
+
+
+@contextmanager
+def api_errors() -> Iterator[None]:
+    """Where every API failure becomes its line on stderr and its ExitCode."""
+    try:
+        yield
+    except AcewatchError as exc:
+        fail(str(exc), exc.exit_code)
+
+
+def done(answer: Any) -> NoReturn:
+    """Exit with the answer's ExitCode (every API answer carries one)."""
+    raise typer.Exit(int(answer.exit_code))
+
+
+def api_of(ctx: typer.Context) -> Acewatch:
+    return ctx.obj
 
 
 @app.callback()
@@ -64,19 +87,8 @@ def main_options(
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    try:
-        ctx.obj = load_config(config_path, db=db)
-    except ConfigError as exc:
-        fail(str(exc))
-
-
-def open_store(config: Config):
-    from store.database import StoreError, open_engine
-
-    try:
-        return open_engine(config.db)
-    except StoreError as exc:
-        fail(str(exc))
+    with api_errors():
+        ctx.obj = Acewatch.from_config(config_path, db=db)
 
 
 def print_json(data: Any) -> None:
@@ -95,79 +107,31 @@ def run(
     (its changes are held back until a healthy run), 6 on a store/config error,
     7 when another run holds the lock.
     """
-    from acewatch.cycle import run_cycle
-
-    config: Config = ctx.obj
-    check_alert_urls(config)
-    engine = open_store(config)
-    first_run_hint(config, engine)
-    with exclusive_run(config, engine), store_errors():
-        report = run_cycle(config, engine, progress=progress)
-    show_report(report, as_json)
-    raise typer.Exit(0 if report.healthy else 3)
+    with api_errors():
+        result = api_of(ctx).run(progress=progress, note=say)
+    show_report(result, as_json)
+    done(result)
 
 
-@contextmanager
-def store_errors():
-    """A database that fails mid-run (server restarted, connection cut) is one line, exit 6."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        yield
-    except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        fail(
-            f"the store failed during the run ({type(exc).__name__}): {reason}; "
-            "what was committed before is kept, run again"
-        )
-
-
-@contextmanager
-def exclusive_run(config: Config, engine):
-    """Hold the store's run lock, so cron, the daemon and a person never crawl at once."""
-    from store.locks import LockHeld, run_lock, ttl_for
-
-    try:
-        with run_lock(engine, ttl=ttl_for(config.crawl.timeout_seconds)):
-            yield
-    except LockHeld as exc:
-        fail(str(exc), EXIT_LOCKED)
+def say(note: str) -> None:
+    """A note for the person at the terminal (stderr: stdout may be JSON)."""
+    typer.echo(f"acewatch: {note}", err=True)
 
 
 def first_run_hint(config: Config, engine) -> None:
-    """Before the first healthy ACE crawl with the default identifiers, say what they are and
-    how to find a GUID: the defaults are the few identifiers with evidence, not the catalog."""
-    from acewatch.config import DEFAULT_ACE_EXHIBITS, DEFAULT_ACE_ORGANIZATIONS
-    from store.runs import latest_healthy_run
-
-    defaults = (config.ace.organizations, config.ace.exhibits) == (DEFAULT_ACE_ORGANIZATIONS, DEFAULT_ACE_EXHIBITS)
-    if defaults and latest_healthy_run(engine, "ace") is None:
-        from crawler.targets import HOW_TO_FIND
-
-        typer.echo(
-            f"acewatch: first run: [ace] organizations holds only IBM's organization and [ace] exhibits five "
-            f"Google/IBM exhibits (the identifiers with evidence); {HOW_TO_FIND}",
-            err=True,
-        )
+    """The API's first-run note (the default identifiers and how to find a GUID), on stderr."""
+    note = Acewatch(config, engine).first_run_note()
+    if note:
+        say(note)
 
 
-def check_alert_urls(config: Config) -> None:
-    """Refuse to start a run whose alerts could not be delivered (the URL is masked)."""
-    if config.alerts.urls:
-        from acewatch.alerts import validate_urls
-
-        problems = validate_urls(config.alerts.urls)
-        if problems:
-            fail("; ".join(problems))
-
-
-def show_report(report, as_json: bool) -> None:
-    from acewatch.outputs.render import report_dict, show_cycle
+def show_report(result, as_json: bool) -> None:
+    from acewatch.outputs.render import show_cycle
 
     if as_json:
-        print_json(report_dict(report))
+        print_json(result.to_dict())
     else:
-        show_cycle(report)
+        show_cycle(result.report)
 
 
 @app.command()
@@ -187,36 +151,17 @@ def check(
     3 no close ACE name; 4 exact name but period not active; 5 no evidence;
     6 store or config error.
     """
-    from acewatch.check import EXIT_NO_EVIDENCE, EXIT_STORE, EXIT_USAGE, CheckInputError, NoEvidenceError
-    from acewatch.check import check as answer_check
-    from store.reader import ReaderError, StoreReader
-
-    config: Config = ctx.obj
     if name == "-":
         name = sys.stdin.read(2 * MAX_INPUT).rstrip("\n")
-    try:
-        reader = StoreReader(config.db)
-        hosts = _site_hosts(config)
-        answer = answer_check(name, reader, site_hosts=hosts, max_age_days=config.check.max_age_days, limit=limit)
-    except NoEvidenceError as exc:
-        fail(str(exc), EXIT_NO_EVIDENCE)
-    except CheckInputError as exc:
-        fail(str(exc), EXIT_USAGE)
-    except ReaderError as exc:
-        fail(str(exc), EXIT_STORE)
+    with api_errors():
+        answer = api_of(ctx).check(name, limit=limit)
     if as_json:
-        print_json(answer)
+        print_json(answer.to_dict())
     else:
         from acewatch.outputs.render import show_check
 
-        show_check(answer)
-    raise typer.Exit(answer["exit_code"])
-
-
-def _site_hosts(config: Config) -> tuple[str, ...]:
-    from acewatch.check import site_hosts
-
-    return site_hosts(config.coursera.site_url)
+        show_check(answer.to_dict())
+    done(answer)
 
 
 @app.command()
@@ -227,16 +172,14 @@ def changes(
 ) -> None:
     """Show what the newest monitor cycle found changed (or a given cycle's changes)."""
     from acewatch.outputs.render import show_events
-    from acewatch.outputs.reports import ReportError, changes_data
 
-    try:
-        data = changes_data(open_store(ctx.obj), cycle)
-    except ReportError as exc:
-        fail(str(exc), 5)
+    with api_errors():
+        found = api_of(ctx).changes(cycle)
     if as_json:
-        print_json(data)
+        print_json(found.to_dict())
     else:
-        show_events(data["cycle"], data["events"])
+        show_events(found.cycle, found.events)
+    done(found)
 
 
 @app.command()
@@ -250,20 +193,15 @@ def demo(
     The runs go to the store that --db names (or the default), so `check` and
     `changes` work on the demo data afterwards.
     """
-    from acewatch.cycle import run_cycle
     from acewatch.outputs.render import console
-    from fixtures.server import FixtureSite
 
-    config: Config = ctx.obj
-    engine = open_store(config)
-    with exclusive_run(config, engine), FixtureSite(day="day1") as site:
-        demo_config = config.with_sites(site.urls, site.ace_organization_ids)
-        for day in ("day1", "day2"):
-            site.set_day(day)
-            if not as_json:
-                console().rule(f"[bold]Fixture site, {day}")
-            report = run_cycle(demo_config, engine, progress=progress)
-    show_report(report, as_json)
+    def announce(day: str) -> None:
+        if not as_json:
+            console().rule(f"[bold]Fixture site, {day}")
+
+    with api_errors():
+        result = api_of(ctx).demo(progress=progress, before_day=announce)
+    show_report(result, as_json)
     if not as_json:
         console().print(
             '\nTry: acewatch check "Meta Front-End Developer Professional Certificate"   or   acewatch changes --json'
@@ -281,20 +219,9 @@ def notify(
     Alert URLs are Apprise URLs from [alerts] urls or ACEWATCH_ALERT_URLS; they
     are shown masked. Exit status: 0 when every delivery succeeded, 1 otherwise.
     """
-    from acewatch.alerts import deliver_pending, send_test
-
-    config: Config = ctx.obj
-    if not config.alerts.urls:
-        fail("no alert URLs configured ([alerts] urls in the config file, or ACEWATCH_ALERT_URLS)")
-    check_alert_urls(config)
-    if test:
-        rows = [{"channel": label, "ok": ok, "error": error} for label, ok, error in send_test(config.alerts.urls)]
-    else:
-        report = deliver_pending(open_store(config), config.alerts.urls)
-        rows = [
-            {"channel": r.channel_label, "ok": r.outcome == "sent", "error": r.error, "cycle": r.cycle_id}
-            for r in report.results
-        ]
+    with api_errors():
+        result = api_of(ctx).notify(test=test)
+    rows = result.to_list()
     if as_json:
         print_json(rows)
     else:
@@ -307,7 +234,7 @@ def notify(
             )
         if not rows:
             typer.echo("nothing pending")
-    raise typer.Exit(0 if all(row["ok"] for row in rows) else 1)
+    done(result)
 
 
 def plain_check_args(argv: list[str]) -> dict[str, Any] | None:
@@ -400,8 +327,10 @@ def serve(
     """
     from acewatch.web.app import serve as serve_web
 
-    config: Config = ctx.obj
-    serve_web(config, host, port, engine=open_store(config))
+    api = api_of(ctx)
+    with api_errors():
+        api.engine  # noqa: B018  (open the store now: a store that cannot open is exit 6, not a 503 later)
+    serve_web(api, host, port)
 
 
 @app.command()
@@ -416,21 +345,18 @@ def audit(
     something is reported, 5 when no monitor cycle has judged claims yet,
     6 on a store or config error.
     """
-    from acewatch.audit import audit as run_audit
     from acewatch.audit import render_csv, render_text
-    from acewatch.outputs.reports import ReportError, sanitize
+    from acewatch.outputs.reports import sanitize
 
     if as_json and as_csv:
-        fail("--json and --csv exclude each other", 2)
-    try:
-        report = run_audit(open_store(ctx.obj))
-    except ReportError as exc:
-        fail(str(exc), 5)
+        fail("--json and --csv exclude each other", ExitCode.USAGE)
+    with api_errors():
+        report = api_of(ctx).audit()
     if as_json:
         print_json(sanitize(report.to_dict()))
     else:
         typer.echo(render_csv(report) if as_csv else render_text(report), nl=not as_csv)
-    raise typer.Exit(report.exit_code)
+    done(report)
 
 
 @app.command()
@@ -440,15 +366,13 @@ def doctor(
     """Check this server before the first run: per source reachable, robots.txt, discovery, one record read
     (rendered where needed); the store and its schema; the alert URLs (masked). Exit 0 when all is well, 3 if not.
     """
-    from acewatch.doctor.checks import diagnose, report
-
-    findings = diagnose(ctx.obj)
+    diagnosis = api_of(ctx).doctor()
     if as_json:
-        print_json(report(findings))
+        print_json(diagnosis.to_dict())
     else:
-        for finding in findings:
+        for finding in diagnosis.findings:
             typer.echo(finding.line())
-    raise typer.Exit(0 if all(f.ok for f in findings) else 3)
+    done(diagnosis)
 
 
 def main() -> None:

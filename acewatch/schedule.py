@@ -6,9 +6,16 @@ Design:
   the store's own database (`apscheduler_jobs`) so that `acewatch status`
   can show the next run without a scheduler, and a run missed while the
   daemon was down is caught up on start if it is within the misfire grace.
-* Each run is a child process (`python -m acewatch.cli run --progress log`):
-  Scrapy's Twisted reactor cannot be restarted inside one process, and a
-  child can be timed out and killed without taking the daemon down.
+* Each run is a child process (`python -m acewatch.cli run --progress log`),
+  that is `Acewatch.run` behind the CLI: the run lock, the alert-URL check
+  and the store-error translation are the API's, as for a person's run. Why
+  a child rather than `Acewatch.run` in a thread of the daemon: a cycle also
+  matches the whole catalog and talks to the store and to Apprise, and a
+  child can be timed out and killed (SIGINT, then SIGKILL) without taking the
+  daemon down, where a hung thread cannot be stopped at all; its memory is
+  returned when it exits, so a long-lived daemon never grows with the
+  catalog. (The crawls themselves run in their own children either way:
+  Scrapy's reactor cannot restart inside one process.)
 * The child receives the database URL in its environment (ACEWATCH_DB), not
   on its command line, where `ps` would show a password to every local user,
   and not in the pickled job, which would copy it into a table.

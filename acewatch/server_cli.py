@@ -1,9 +1,11 @@
 """Server commands: `schedule`, `status`, `history`, `export`.
 
-Plain functions taking `ctx: typer.Context` (the Config is `ctx.obj`), which
-acewatch.cli registers with `app.command()(fn)`. Only typer is imported at
-module level, so registering them keeps `acewatch check` fast; everything
-else is imported inside the command that needs it.
+Plain functions taking `ctx: typer.Context` (the `Acewatch` API is `ctx.obj`),
+which acewatch.cli registers with `app.command()(fn)`; each asks the API and
+prints its answer, failures and exit codes go through acewatch.cli's
+`api_errors`/`done`. Only typer is imported at module level, so registering
+them keeps `acewatch check` fast; everything else is imported inside the
+command that needs it.
 
 Exit status: 0 ok; 3 `status` found problems / `history` found nothing by that
 name; 5 nothing to export yet; 6 store, config or file error.
@@ -11,36 +13,18 @@ name; 5 nothing to export yet; 6 store, config or file error.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
 
-EXIT_PROBLEMS = 3
-EXIT_NOTHING = 5
-EXIT_ERROR = 6
-
-
-def _fail(message: str, code: int = EXIT_ERROR) -> None:
-    from acewatch.text import for_terminal
-
-    typer.echo(f"acewatch: error: {for_terminal(message)}", err=True)
-    raise typer.Exit(code)
-
-
-def _open_store(config):
-    from store.database import StoreError, open_engine
-
-    try:
-        return open_engine(config.db)
-    except StoreError as exc:
-        _fail(str(exc))
+from acewatch.api import EXPORT_FORMATS, ExitCode
 
 
 def _print_json(data: Any) -> None:
+    from acewatch.cli import print_json
     from acewatch.outputs.reports import sanitize
 
-    typer.echo(json.dumps(sanitize(data), indent=2, default=str, ensure_ascii=False))
+    print_json(sanitize(data))
 
 
 # --------------------------------------------------------------------------
@@ -69,15 +53,11 @@ def schedule(
     Log lines go to stderr: `next run at ...`, `run started pid=...`,
     `run finished exit=...`, `stopped cleanly ...`.
     """
-    from acewatch.schedule import ScheduleError, serve
+    from acewatch.cli import api_errors
 
-    config = ctx.obj
-    engine = _open_store(config)
-    try:
-        code = serve(config, engine, interval=interval, max_runs=max_runs)
-    except ScheduleError as exc:
-        _fail(str(exc))
-    raise typer.Exit(code)
+    with api_errors():
+        code = ctx.obj.schedule(interval=interval, max_runs=max_runs)
+    raise typer.Exit(int(code))
 
 
 # --------------------------------------------------------------------------
@@ -96,15 +76,15 @@ def status(
     data older than check.max_age_days, an overdue schedule, failing alerts),
     so a monitoring probe can call it.
     """
-    from acewatch.outputs.reports import status_data
+    from acewatch.cli import api_errors, done
 
-    config = ctx.obj
-    data = status_data(_open_store(config), config.db, runs=runs, max_age_days=config.check.max_age_days)
+    with api_errors():
+        found = ctx.obj.status(runs=runs)
     if as_json:
-        _print_json(data)
+        _print_json(found.to_dict())
     else:
-        show_status(data)
-    raise typer.Exit(EXIT_PROBLEMS if data["problems"] else 0)
+        show_status(found.to_dict())
+    done(found)
 
 
 def show_status(data: dict[str, Any]) -> None:
@@ -202,14 +182,15 @@ def history(
     Quiet stretches are folded ("through cycle N"); exit status 3 when nothing
     in the store goes by that name.
     """
-    from acewatch.outputs.reports import history_data
+    from acewatch.cli import api_errors, done
 
-    data = history_data(_open_store(ctx.obj), name)
+    with api_errors():
+        found = ctx.obj.history(name)
     if as_json:
-        _print_json(data)
+        _print_json(found.to_dict())
     else:
-        show_history(data)
-    raise typer.Exit(0 if data["timeline"] else EXIT_PROBLEMS)
+        show_history(found.to_dict())
+    done(found)
 
 
 def show_history(data: dict[str, Any]) -> None:
@@ -305,20 +286,14 @@ def export(
     url, verdict, differences, status, credits, ace_id, ace_title,
     exhibit_url, as_of, claim, claim_credits, claim_text. Exit status 5 when no cycle has a catalog yet.
     """
-    from acewatch.outputs.reports import ReportError, export_data, render_export, write_atomic
+    from acewatch.cli import api_errors, fail
 
-    if fmt not in ("csv", "json"):
-        _fail(f"--format must be csv or json, not {fmt!r}", 2)
-    try:
-        data = export_data(_open_store(ctx.obj))
-    except ReportError as exc:
-        _fail(str(exc), EXIT_NOTHING)
-    text = render_export(data, fmt)
-    if output is None:
-        typer.echo(text, nl=False)
-        return
-    try:
-        write_atomic(output, text)
-    except OSError as exc:
-        _fail(f"cannot write {output}: {exc.strerror or exc}")
-    typer.echo(f"wrote {data['count']} programs to {output}", err=True)
+    if fmt not in EXPORT_FORMATS:
+        fail(f"--format must be csv or json, not {fmt!r}", ExitCode.USAGE)
+    with api_errors():
+        catalog = ctx.obj.export()
+        if output is None:
+            typer.echo(catalog.render(fmt), nl=False)
+            return
+        catalog.write(output, fmt)
+    typer.echo(f"wrote {catalog.count} programs to {output}", err=True)

@@ -22,8 +22,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from acewatch.check import EXIT_USAGE, CheckInputError
-from acewatch.config import Config
+from acewatch.api import Acewatch, BadInput, NoEvidence, StoreFailed
 from acewatch.web.reads import READERS, Reads
 from acewatch.web.security import SecurityHeaders
 from acewatch.web.views import environment, verdict_of
@@ -34,18 +33,16 @@ MAX_CYCLE = 2**31 - 1
 LATEST_CHANGES = 10
 
 
-class BadRequest(ValueError):
+class BadRequest(BadInput):
     """A parameter that cannot be used as given; the message says why (shown to the person)."""
 
 
 def store_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that mean "the store cannot be read right now" (503, never a traceback)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from store.database import StoreError
+    """The exceptions that mean "the store cannot be read right now" (503, never a traceback): the API's
+    StoreFailed, and the reader's own error from the snapshot look-up the app makes for its cache."""
     from store.reader import ReaderError
 
-    return (ReaderError, StoreError, SQLAlchemyError)
+    return (StoreFailed, ReaderError)
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -89,11 +86,9 @@ class Site:
     # -- pages ----------------------------------------------------------------
 
     def home(self, request: Request) -> Response:
-        from acewatch.outputs.reports import ReportError
-
         try:
             changes = self.reads.changes()
-        except (ReportError, *store_errors()) as exc:  # no cycle yet, or an unreadable store: the form still works
+        except (NoEvidence, *store_errors()) as exc:  # no cycle yet, or an unreadable store: the form still works
             log.info("home page without changes: %s", exc)
             changes = None
         events = changes["events"][-LATEST_CHANGES:][::-1] if changes else []
@@ -103,18 +98,16 @@ class Site:
         query = request.query_params.get("q", "")
         try:
             query, answer = await self.answer(request)
-        except (CheckInputError, BadRequest) as exc:
+        except (BadInput, NoEvidence) as exc:
             return self.page("check.html", 400, query=query, error=str(exc), answer=None, verdict=None)
         return self.page("check.html", query=query, error=None, answer=answer, verdict=verdict_of(answer))
 
     def changes_page(self, request: Request) -> Response:
-        from acewatch.outputs.reports import ReportError
-
         try:
             data = self.reads.changes(int_param(request, "cycle", None, 1, MAX_CYCLE))
         except BadRequest as exc:
             return self.page("message.html", 400, title="Changes", message=str(exc))
-        except ReportError as exc:
+        except NoEvidence as exc:
             return self.page("message.html", 404, title="Changes", message=str(exc))
         return self.page("changes.html", data=data)
 
@@ -122,7 +115,7 @@ class Site:
         query = request.query_params.get("q", "")
         try:
             data = self.reads.history(query)
-        except CheckInputError as exc:
+        except BadInput as exc:
             return self.page("history.html", 400, query=query, error=str(exc), data=None)
         return self.page("history.html", 200 if data["timeline"] else 404, query=query, error=None, data=data)
 
@@ -142,24 +135,22 @@ class Site:
     async def api_check(self, request: Request) -> Response:
         try:
             _query, answer = await self.answer(request)
-        except (CheckInputError, BadRequest) as exc:
-            return json_response({"error": str(exc), "exit_code": EXIT_USAGE}, 400)
+        except (BadInput, NoEvidence) as exc:
+            return json_response({"error": str(exc), "exit_code": int(exc.exit_code)}, 400)
         return json_response(answer)
 
     def api_changes(self, request: Request) -> Response:
-        from acewatch.outputs.reports import ReportError
-
         try:
             return json_response(self.reads.changes(int_param(request, "cycle", None, 1, MAX_CYCLE)))
         except BadRequest as exc:
             return json_response({"error": str(exc)}, 400)
-        except ReportError as exc:
+        except NoEvidence as exc:
             return json_response({"error": str(exc)}, 404)
 
     def api_history(self, request: Request) -> Response:
         try:
             data = self.reads.history(request.query_params.get("q", ""))
-        except CheckInputError as exc:
+        except BadInput as exc:
             return json_response({"error": str(exc)}, 400)
         return json_response(data, 200 if data["timeline"] else 404)
 
@@ -177,9 +168,9 @@ class Site:
         return self.page("message.html", 503, title="Unavailable", message=message)
 
 
-def create_app(config: Config, engine=None) -> SecurityHeaders:
-    """The ASGI app for `config`'s store (`engine` when the caller already opened it)."""
-    site = Site(Reads(config, engine))
+def create_app(api: Acewatch) -> SecurityHeaders:
+    """The ASGI app over one `Acewatch` (its store, its configuration, its kept name index)."""
+    site = Site(Reads(api))
     get = ["GET"]
     routes = [
         Route("/", site.home, methods=get),
@@ -199,10 +190,8 @@ def create_app(config: Config, engine=None) -> SecurityHeaders:
     return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers))
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, engine=None) -> None:
+def serve(api: Acewatch, host: str = "127.0.0.1", port: int = 8000) -> None:
     """Run the app under uvicorn until SIGINT/SIGTERM (the `acewatch serve` command)."""
     import uvicorn
 
-    uvicorn.run(
-        create_app(config, engine), host=host, port=port, server_header=False, proxy_headers=True, log_level="info"
-    )
+    uvicorn.run(create_app(api), host=host, port=port, server_header=False, proxy_headers=True, log_level="info")

@@ -1,4 +1,4 @@
-"""What the web app shows, read through the functions the CLI uses (never SQL of its own).
+"""What the web app shows, read through the Python API the CLI uses (`acewatch.api.Acewatch`; no SQL of its own).
 
 A web process lives for days and answers many checks, so it keeps what a
 finished crawl cannot change: the newest ACE run's name index and recent
@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from acewatch.check import IndexMemo, check, site_hosts, stale_warnings, validate_input
-from acewatch.config import Config
+from acewatch.api import Acewatch, StoreFailed
+from acewatch.check import stale_warnings
 from store.reader import ReaderError, Snapshot, StoreReader
 
 # A new cycle shows in answers within this many seconds (the newest cycle is looked up at most this often).
@@ -50,30 +50,18 @@ class AnswerCache:
 
 
 class Reads:
-    """The store as the web app reads it: check answers, changes, history, status, feed, health."""
+    """The store as the web app reads it, through one long-lived `Acewatch` (which keeps the name index):
+    check answers, changes, history, status, feed, health. API failures reach the routes as raised."""
 
-    def __init__(self, config: Config, engine=None) -> None:
-        self.config = config
-        self._engine = engine
-        self._engine_lock = threading.Lock()
-        self.hosts = site_hosts(config.coursera.site_url)
-        self.indexes = IndexMemo()
+    def __init__(self, api: Acewatch) -> None:
+        self.api = api
+        self.config = api.config
         self.answers = AnswerCache()
         self._readers: queue.LifoQueue[StoreReader] = queue.LifoQueue()
         self._opened = threading.Semaphore(READERS)
         self._snapshot: tuple[float, Snapshot | None] = (-1e9, None)
 
     # -- the store ----------------------------------------------------------
-
-    @property
-    def engine(self):
-        """The SQLAlchemy engine the report functions take, opened (and migrated) on first use."""
-        with self._engine_lock:
-            if self._engine is None:
-                from store.database import open_engine
-
-                self._engine = open_engine(self.config.db)
-            return self._engine
 
     @contextmanager
     def reader(self) -> Iterator[StoreReader]:
@@ -85,7 +73,7 @@ class Reads:
                 reader = StoreReader(self.config.db)
             try:
                 yield reader
-            except ReaderError:  # a dropped connection or a replaced file: open a fresh one next time
+            except (ReaderError, StoreFailed):  # a dropped connection or a replaced file: open a fresh one next time
                 reader.close()
                 raise
             except BaseException:
@@ -128,8 +116,8 @@ class Reads:
         return {**answer, "warnings": stale_warnings(snapshot.ace_crawled_at, self.config.check.max_age_days)}
 
     def check(self, query: str, limit: int = 5) -> dict[str, Any]:
-        """`acewatch check --json`'s answer (CheckInputError/ReaderError as the CLI gets them)."""
-        validate_input(query)
+        """`acewatch check --json`'s answer (BadInput, NoEvidence, StoreFailed as the CLI gets them)."""
+        self.api.validate_name(query)
         kept = self.kept_answer(query, limit)
         if kept is not None:
             return kept
@@ -138,14 +126,7 @@ class Reads:
         if kept is not None:
             return kept
         with self.reader() as reader:
-            answer = check(
-                query,
-                reader,
-                site_hosts=self.hosts,
-                max_age_days=self.config.check.max_age_days,
-                limit=limit,
-                indexes=self.indexes,
-            )
+            answer = self.api.check(query, limit, reader=reader).to_dict()
         if snapshot is not None:
             self.answers.put(self._key(snapshot, query, limit), answer)
         return answer
@@ -153,30 +134,18 @@ class Reads:
     # -- the reports ----------------------------------------------------------
 
     def changes(self, cycle: int | None = None) -> dict[str, Any]:
-        from acewatch.outputs.reports import changes_data
-
-        return changes_data(self.engine, cycle)
+        return self.api.changes(cycle).to_dict()
 
     def history(self, query: str) -> dict[str, Any]:
-        from acewatch.outputs.reports import history_data, sanitize
-
-        validate_input(query)  # the limits of `check`; history_data strips the name itself, as the CLI's does
-        return sanitize(history_data(self.engine, query))
+        self.api.validate_name(query)  # the limits of `check`; the API strips the name itself, as the CLI's does
+        return self.api.history(query).to_dict()
 
     def status(self) -> dict[str, Any]:
-        from acewatch.outputs.reports import sanitize, status_data
-
-        return sanitize(status_data(self.engine, self.config.db, runs=5, max_age_days=self.config.check.max_age_days))
+        return self.api.status(runs=5).to_dict()
 
     def feed(self) -> bytes:
         """The Atom feed of the newest 200 events, as `[alerts] feed_path` writes it."""
-        import io
-
-        from acewatch.outputs.feed import build_feed, newest_events
-
-        buffer = io.BytesIO()
-        build_feed(newest_events(self.engine, 200)).write(buffer, encoding="utf-8", xml_declaration=True)
-        return buffer.getvalue()
+        return self.api.feed(200)
 
     def healthy(self) -> bool:
         """Whether the store opens and answers (one plain-SQL query)."""
