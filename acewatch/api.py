@@ -461,8 +461,9 @@ class Acewatch:
         from acewatch.check import check as answer
         from store.reader import ReaderError, StoreReader
 
-        if self._indexes is None:
-            self._indexes = IndexMemo()
+        with self._engine_lock:  # one memo for every thread (the web app checks from several)
+            if self._indexes is None:
+                self._indexes = IndexMemo()
         owned = reader is None
         try:
             reader = reader or StoreReader(self.config.db)

@@ -1,5 +1,5 @@
 """`acewatch serve`: a read-only web app over the store, for students, advisers and the operator.
 
-It reads through the same functions as the CLI (acewatch.check, acewatch.outputs.reports,
-acewatch.outputs.feed) and never writes: every route is GET/HEAD.
+It reads through the Python API the CLI uses (one long-lived `acewatch.Acewatch`) and never
+writes: every route is GET/HEAD.
 """
