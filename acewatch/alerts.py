@@ -19,7 +19,8 @@ Delivery is at-least-once and never twice for a completed send:
 
 While a row is `sending`, its `sent_at` holds the time of the claim (the
 table has no separate column for it); that is how stale claims are found.
-`attempts` counts every send tried, the successful one included.
+`attempts` counts every send tried, the successful one included. The
+statements themselves (queue, claim, release, mark) are store.outbox's.
 
 Secrets: an alert URL usually carries a token or password. The database
 keeps only a sha256 of the URL (`channel`) and a masked label; errors are
@@ -38,22 +39,24 @@ from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import apprise
-from sqlalchemy import Connection, Engine, and_, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from acewatch.outputs.digest import ORDER, render_text
 from acewatch.text import for_terminal
-from store.models import Delivery
+from store import outbox
+from store.outbox import NewDelivery, Outgoing
 from store.runs import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
-PENDING, SENDING, SENT = "pending", "sending", "sent"
-FAILED, SKIPPED = "failed", "skipped"
+# What happened to one delivery in one run (DeliveryResult.outcome); the row statuses are store.outbox's.
+SENT, FAILED, SKIPPED = "sent", "failed", "skipped"
 # A claim older than this is taken to be a crashed sender (sends time out well before).
 STALE_AFTER = timedelta(minutes=30)
 # Upper bound for one Apprise notify() call, all of its network I/O included.
@@ -329,31 +332,9 @@ def _usable_urls(urls: Sequence[str]) -> dict[str, str]:
     return usable
 
 
-def _insert_once(connection: Connection, values: dict[str, Any]) -> int:
-    """Insert a delivery unless (cycle_id, channel) exists; 1 if inserted, else 0."""
-    table = Delivery.__table__
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}.get(connection.dialect.name)
-    if dialect is not None:
-        # RETURNING, not rowcount: drivers report -1 for an INSERT that returns its key.
-        statement = (
-            dialect.insert(table)
-            .values(**values)
-            .on_conflict_do_nothing(index_elements=["cycle_id", "channel"])
-            .returning(table.c.id)
-        )
-        return len(connection.execute(statement).all())
-    exists = connection.execute(
-        select(table.c.id).where(table.c.cycle_id == values["cycle_id"], table.c.channel == values["channel"])
-    ).first()
-    if exists:
-        return 0
-    connection.execute(insert(table).values(**values))
-    return 1
-
-
 def digest_rows(
     cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str], notes: Sequence[str] = ()
-) -> list[dict[str, Any]]:
+) -> list[NewDelivery]:
     """The outbox rows of a cycle's digest, one per usable channel (none for a cycle without events).
 
     `store.cycles.finish_cycle(..., deliveries=digest_rows(...))` stores them in the
@@ -364,18 +345,7 @@ def digest_rows(
         return []
     title, body, now = digest_title(events), render_text(list(events), notes=notes), utcnow()
     return [
-        {
-            "cycle_id": cycle_id,
-            "channel": channel,
-            "channel_label": masked_label(url),
-            "title": title,
-            "body": body,
-            "status": PENDING,
-            "attempts": 0,
-            "last_error": None,
-            "created_at": now,
-            "sent_at": None,
-        }
+        NewDelivery(cycle_id, channel, masked_label(url), title, body, now)
         for channel, url in _usable_urls(urls).items()
     ]
 
@@ -387,12 +357,7 @@ def queue_digest(engine: Engine, cycle_id: int, events: list[dict[str, Any]], ur
     inserts nothing, so the caller may call this again after a crash (or after
     `finish_cycle` already stored the rows).
     """
-    rows = digest_rows(cycle_id, events, urls)
-    queued = 0
-    if rows:
-        with engine.begin() as connection:
-            for row in rows:
-                queued += _insert_once(connection, row)
+    queued = outbox.queue(engine, digest_rows(cycle_id, events, urls))
     if queued:
         log.info("cycle %s: digest queued for %d channel(s)", cycle_id, queued)
     return queued
@@ -403,66 +368,10 @@ def queue_digest(engine: Engine, cycle_id: int, events: list[dict[str, Any]], ur
 
 def _release_stale(engine: Engine, cutoff: datetime) -> int:
     """Claims older than the cutoff belong to a crashed sender: make them pending again."""
-    table = Delivery.__table__
-    with engine.begin() as connection:
-        released = connection.execute(
-            update(table)
-            .where(table.c.status == SENDING, table.c.sent_at < cutoff)
-            .values(
-                status=PENDING,
-                sent_at=None,
-                attempts=table.c.attempts + 1,
-                last_error="interrupted while sending (process stopped?); retrying",
-            )
-        ).rowcount
+    released = outbox.release_stale(engine, cutoff, "interrupted while sending (process stopped?); retrying")
     if released:
         log.warning("%d delivery(ies) left 'sending' by a stopped process were made pending again", released)
     return released
-
-
-def _pending(engine: Engine) -> list[dict[str, Any]]:
-    table = Delivery.__table__
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(table.c.id, table.c.cycle_id, table.c.channel, table.c.channel_label, table.c.title, table.c.body)
-            .where(table.c.status == PENDING)
-            .order_by(table.c.cycle_id, table.c.id)
-        ).mappings()
-        return [dict(row) for row in rows]
-
-
-def _claim(engine: Engine, delivery_id: int, now: datetime) -> bool:
-    """pending -> sending, committed; False if another process claimed (or finished) it first."""
-    table = Delivery.__table__
-    with engine.begin() as connection:
-        return (
-            connection.execute(
-                update(table)
-                .where(table.c.id == delivery_id, table.c.status == PENDING)
-                .values(status=SENDING, sent_at=now)
-            ).rowcount
-            == 1
-        )
-
-
-def _mark_sent(engine: Engine, delivery_id: int, now: datetime) -> None:
-    table = Delivery.__table__
-    with engine.begin() as connection:
-        connection.execute(
-            update(table)
-            .where(table.c.id == delivery_id, table.c.status != SENT)
-            .values(status=SENT, sent_at=now, attempts=table.c.attempts + 1, last_error=None)
-        )
-
-
-def _mark_failed(engine: Engine, delivery_id: int, error: str) -> None:
-    table = Delivery.__table__
-    with engine.begin() as connection:
-        connection.execute(
-            update(table)
-            .where(and_(table.c.id == delivery_id, table.c.status == SENDING))
-            .values(status=PENDING, sent_at=None, attempts=table.c.attempts + 1, last_error=error)
-        )
 
 
 def deliver_pending(
@@ -483,24 +392,24 @@ def deliver_pending(
     channels = {channel_id(url): url for url in _clean(urls)}
     report = DeliveryReport()
     _release_stale(engine, clock() - stale_after)
-    for row in _pending(engine):
-        report.add(_deliver_one(engine, row, channels.get(row["channel"]), clock, timeout))
+    for row in outbox.pending(engine):
+        report.add(_deliver_one(engine, row, channels.get(row.channel), clock, timeout))
     return report
 
 
-def _deliver_one(engine: Engine, row: dict[str, Any], url: str | None, clock, timeout: float) -> DeliveryResult:
+def _deliver_one(engine: Engine, row: Outgoing, url: str | None, clock, timeout: float) -> DeliveryResult:
     def result(outcome: str, error: str | None = None) -> DeliveryResult:
-        return DeliveryResult(row["id"], row["cycle_id"], row["channel_label"], outcome, error)
+        return DeliveryResult(row.id, row.cycle_id, row.channel_label, outcome, error)
 
     if url is None:
         return result(SKIPPED, "alert URL no longer configured")
-    if not _claim(engine, row["id"], clock()):
+    if not outbox.claim(engine, row.id, clock()):
         return result(SKIPPED, "claimed by another acewatch process")
-    error = _send(url, row["title"], row["body"], timeout)
+    error = _send(url, row.title, row.body, timeout)
     if error is None:
-        _mark_sent(engine, row["id"], clock())
-        log.info("cycle %s: digest sent to %s", row["cycle_id"], row["channel_label"])
+        outbox.mark_sent(engine, row.id, clock())
+        log.info("cycle %s: digest sent to %s", row.cycle_id, row.channel_label)
         return result(SENT)
-    _mark_failed(engine, row["id"], error)
-    log.warning("cycle %s: digest to %s failed (%s); will retry", row["cycle_id"], row["channel_label"], error)
+    outbox.mark_failed(engine, row.id, error)
+    log.warning("cycle %s: digest to %s failed (%s); will retry", row.cycle_id, row.channel_label, error)
     return result(FAILED, error)

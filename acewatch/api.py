@@ -348,11 +348,11 @@ class Acewatch:
     @contextmanager
     def store_errors(self, during: str = "", then: str = "") -> Iterator[None]:
         """A database that fails mid-way (server restarted, connection cut) is one StoreFailed line."""
-        from sqlalchemy.exc import SQLAlchemyError
+        from store.database import DatabaseFailure
 
         try:
             yield
-        except SQLAlchemyError as exc:
+        except DatabaseFailure as exc:
             reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
             raise StoreFailed(f"the store failed{during} ({type(exc).__name__}): {reason}{then}") from None
 

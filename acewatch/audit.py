@@ -12,9 +12,7 @@ import csv
 import io
 from dataclasses import asdict, dataclass
 from datetime import date
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from acewatch.outputs.reports import ReportError, csv_cell, iso
 from acewatch.text import for_terminal
@@ -22,6 +20,9 @@ from monitor.claims import ABOUT_AN_EXHIBIT, FINDINGS, ClaimVerdict, explain
 from monitor.status import exhibit_status
 from store.cycles import claim_counts, claim_matches, latest_cycle, latest_judged_cycle
 from store.runs import get_run, load_snapshot
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 3

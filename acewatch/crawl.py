@@ -15,14 +15,16 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-from sqlalchemy import Engine
 
 from acewatch.config import Config
 from crawler.removal import is_waiting
 from crawler.spec import CrawlSpec
 from store.runs import begin_run, fail_run, get_run, iter_snapshot, latest_healthy_run
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 SOURCES = ("ace", "coursera")

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Engine
+from typing import TYPE_CHECKING, Any
 
 from acewatch.alerts import deliver_pending, digest_rows
 from acewatch.config import Config
@@ -57,6 +55,9 @@ from store.runs import (
     set_health,
     unreadable_records,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 

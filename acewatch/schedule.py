@@ -25,8 +25,8 @@ Design:
   its lock and kills its crawler), killed after a grace period if it hangs,
   the scheduler shuts down, and the daemon exits 0.
 
-Only the stdlib is imported at module level: `acewatch.outputs.reports` (for `status`)
-reads the job table through `stored_next_run` without loading APScheduler.
+APScheduler is imported only when a daemon is built: `acewatch.outputs.reports` (for
+`status`) reads the job table through `stored_next_run` (store.scheduler) without it.
 """
 
 from __future__ import annotations
@@ -44,13 +44,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from store.scheduler import JOBS_TABLE as JOBS_TABLE  # named here too: the daemon's table, for its readers
+from store.scheduler import job_store, next_run_time
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
     from acewatch.config import Config
 
 JOB_ID = "acewatch-run"
-JOBS_TABLE = "apscheduler_jobs"
 # The daemon's timeout for a whole run: crawl timeout plus time to judge, match
 # and store. Kept below store.locks.LOCK_MARGIN_SECONDS so that the daemon
 # kills a stuck run before its lock could lapse under it.
@@ -163,16 +165,8 @@ def check_timezone(tz: str) -> str:
 
 
 def stored_next_run(engine: Engine, job_id: str = JOB_ID) -> datetime | None:
-    """The persisted next run time (a float epoch in APScheduler's table), or None if none is stored."""
-    from sqlalchemy import inspect, text
-
-    if JOBS_TABLE not in inspect(engine).get_table_names():
-        return None
-    with engine.connect() as connection:
-        value = connection.execute(
-            text(f"SELECT next_run_time FROM {JOBS_TABLE} WHERE id = :id"), {"id": job_id}
-        ).scalar()
-    return datetime.fromtimestamp(float(value), UTC) if value is not None else None
+    """The persisted next run time of our job, or None if none is stored."""
+    return next_run_time(engine, job_id)
 
 
 # --------------------------------------------------------------------------
@@ -257,13 +251,12 @@ class Daemon:
         """The scheduler with its persisted job; nothing runs until `serve`."""
         from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, EVENT_SCHEDULER_STARTED
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 
         schedule = self.config.schedule
         tz = check_timezone(schedule.timezone)
         trigger = self.trigger()
         self.scheduler = _scheduler_class()(
-            jobstores={"default": SQLAlchemyJobStore(engine=self.engine, tablename=JOBS_TABLE)},
+            jobstores={"default": job_store(self.engine)},
             executors={"default": ThreadPoolExecutor(max_workers=1)},
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": schedule.misfire_grace_seconds},
             timezone=tz,

@@ -7,7 +7,9 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
-from store.models import ChangeEvent, Cycle, Delivery, ProgramMatch
+from store import outbox
+from store.models import ChangeEvent, Cycle, ProgramMatch
+from store.outbox import NewDelivery
 from store.runs import utcnow
 
 
@@ -32,14 +34,13 @@ def finish_cycle(
     cycle_id: int,
     matches: Sequence[dict[str, Any]],
     events: Sequence[dict[str, Any]],
-    deliveries: Sequence[dict[str, Any]] = (),
+    deliveries: Sequence[NewDelivery] = (),
 ) -> None:
     """Store a cycle's matches, events and queued digests (`deliveries`, the alert outbox rows)
     and mark it finished, all or nothing: a crash cannot leave events whose alert was never queued."""
     now = utcnow()
     with engine.begin() as connection:
-        if deliveries:
-            connection.execute(insert(Delivery.__table__), [dict(row) for row in deliveries])
+        outbox.insert_all(connection, deliveries)
         connection.execute(delete(ProgramMatch).where(ProgramMatch.cycle_id == cycle_id))
         if matches:
             connection.execute(

@@ -12,9 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError, SQLAlchemyError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+# What any store call may raise when the database fails under it (server restarted, connection cut, disk
+# full): the program translates it for people without importing the database library itself.
+DatabaseFailure = SQLAlchemyError
 
 
 class StoreError(Exception):

@@ -16,14 +16,15 @@ import tempfile
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Engine, select
+from typing import TYPE_CHECKING, Any
 
 from acewatch.outputs.digest import HEADINGS, event_line
 from acewatch.text import for_terminal
-from store.models import ChangeEvent
+from store.cycles import cycle_events
 from store.runs import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ID = "tag:acewatch,2026:feed"
@@ -46,10 +47,7 @@ def atom_time(value: datetime | None) -> str:
 
 def newest_events(engine: Engine, limit: int) -> list[dict[str, Any]]:
     """The newest `limit` events, newest first (ids grow with detection order)."""
-    table = ChangeEvent.__table__
-    with engine.connect() as connection:
-        rows = connection.execute(select(table).order_by(table.c.id.desc()).limit(limit)).mappings()
-        return [dict(row) for row in rows]
+    return cycle_events(engine, limit=limit)[::-1]
 
 
 def entry_title(event: dict[str, Any]) -> str:

@@ -16,10 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from sqlalchemy import Engine, func, select
 
 from acewatch.check import as_url
 from acewatch.schedule import stored_next_run
@@ -28,11 +26,18 @@ from monitor.diff import RECOMMENDED
 from monitor.names import normalize
 from monitor.notes import note_is_problem, notes_of, rendered_pages
 from monitor.status import exhibit_status
+from store import reports as stored
 from store.cycles import cycle_events, cycle_matches, latest_cycle
 from store.database import mask_url
 from store.locks import holder_of
-from store.models import AceExhibit, ChangeEvent, CourseraProgram, CrawlRun, Cycle, Delivery, ProgramMatch
+from store.outbox import backlog
+from store.reports import CycleRuns, aware
 from store.runs import load_snapshot, recent_runs
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from store.models import CrawlRun
 
 SOURCES = ("ace", "coursera")
 EXPORT_FIELDS = (
@@ -68,13 +73,6 @@ class ReportError(Exception):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def aware(moment: datetime | None) -> datetime | None:
-    """SQLite returns naive datetimes; every time in the store is UTC."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -165,21 +163,18 @@ def source_status(engine: Engine, source: str, limit: int, now: datetime) -> dic
 
 
 def cycle_summary(engine: Engine) -> dict[str, Any] | None:
-    with engine.connect() as connection:
-        row = connection.execute(select(Cycle).order_by(Cycle.id.desc()).limit(1)).mappings().first()
-        if row is None:
-            return None
-        events = connection.execute(
-            select(func.count()).select_from(ChangeEvent).where(ChangeEvent.cycle_id == row["id"])
-        ).scalar_one()
+    """The newest cycle, finished or not, with its event count."""
+    cycle = stored.newest_cycle(engine)
+    if cycle is None:
+        return None
     return {
-        "id": row["id"],
-        "started_at": iso(row["started_at"]),
-        "finished_at": iso(row["finished_at"]),
-        "outcome": row["outcome"],
-        "ace_run_id": row["ace_run_id"],
-        "coursera_run_id": row["coursera_run_id"],
-        "events": int(events),
+        "id": cycle.id,
+        "started_at": iso(cycle.started_at),
+        "finished_at": iso(cycle.finished_at),
+        "outcome": cycle.outcome,
+        "ace_run_id": cycle.ace_run_id,
+        "coursera_run_id": cycle.coursera_run_id,
+        "events": cycle.events,
     }
 
 
@@ -197,25 +192,14 @@ def delivery_counts(engine: Engine) -> dict[str, Any]:
     A failed send goes back to `pending` with attempts + 1 (acewatch.alerts), so
     "failing" is pending with attempts > 0; its last_error is already masked.
     """
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(Delivery.status, Delivery.attempts, func.count()).group_by(Delivery.status, Delivery.attempts)
-        ).all()
-        last_error = connection.execute(
-            select(Delivery.last_error)
-            .where(Delivery.status == "pending", Delivery.attempts > 0, Delivery.last_error.is_not(None))
-            .order_by(Delivery.id.desc())
-            .limit(1)
-        ).scalar()
-    counts: dict[str, Any] = {"pending": 0, "failing": 0, "sending": 0, "sent": 0}
-    for status, attempts, count in rows:
-        if status == "pending":
-            counts["pending"] += count
-            counts["failing"] += count if attempts else 0
-        elif status in counts:
-            counts[status] += count
-    counts["last_error"] = last_error
-    return counts
+    counts = backlog(engine)
+    return {
+        "pending": counts.pending,
+        "failing": counts.failing,
+        "sending": counts.sending,
+        "sent": counts.sent,
+        "last_error": counts.last_error,
+    }
 
 
 def lock_status(engine: Engine, now: datetime) -> dict[str, Any] | None:
@@ -288,12 +272,12 @@ def history_data(engine: Engine, name: str) -> dict[str, Any]:
     found = {"ace": [], "coursera": []}
     if not cids and not program_ids:
         return {"query": name, "found": found, "timeline": []}
-    cycles = _finished_cycles(engine)
-    programs = _rows_by_run(engine, CourseraProgram, CourseraProgram.program_id, program_ids)
-    matches = _matches(engine, program_ids)
+    cycles = stored.finished_cycles(engine)
+    programs = stored.record_versions(engine, "coursera", program_ids)
+    matches = stored.program_matches(engine, program_ids)
     matched_cids = {m["cid"] for m in matches.values() if m["cid"]}
-    exhibits = _rows_by_run(engine, AceExhibit, AceExhibit.cid, cids | matched_cids)
-    run_dates = _run_dates(engine, {c["ace_run_id"] for c in cycles} | {c["coursera_run_id"] for c in cycles})
+    exhibits = stored.record_versions(engine, "ace", cids | matched_cids)
+    run_dates = stored.run_start_times(engine, {c.ace_run_id for c in cycles} | {c.coursera_run_id for c in cycles})
     events = _events(engine, cids | program_ids)
     found = {
         "ace": _subjects(exhibits, "cid", sorted(cids), ("ace_id",)),
@@ -308,17 +292,14 @@ def find_subjects(engine: Engine, name: str) -> tuple[set[str], set[str]]:
     query = name.strip()
     key = normalize(query).text
     slug = _slug_of(query)
-    with engine.connect() as connection:
-        ace = connection.execute(select(AceExhibit.cid, AceExhibit.ace_id, AceExhibit.title).distinct()).all()
-        coursera = connection.execute(
-            select(CourseraProgram.program_id, CourseraProgram.slug, CourseraProgram.title).distinct()
-        ).all()
     cids = {
-        cid for cid, ace_id, title in ace if query in (cid, ace_id, title) or (title and normalize(title).text == key)
+        cid
+        for cid, ace_id, title in stored.exhibit_names(engine)
+        if query in (cid, ace_id, title) or (title and normalize(title).text == key)
     }
     program_ids = {
         pid
-        for pid, program_slug, title in coursera
+        for pid, program_slug, title in stored.program_names(engine)
         if query in (pid, title) or program_slug == slug or (title and normalize(title).text == key)
     }
     return _with_partners(engine, cids, program_ids)
@@ -336,76 +317,13 @@ def _with_partners(engine: Engine, cids: set[str], program_ids: set[str]) -> tup
     """Add the other side of any exact/equivalent match, in any cycle (one hop)."""
     if not cids and not program_ids:
         return cids, program_ids
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(ProgramMatch.program_id, ProgramMatch.cid)
-            .distinct()
-            .where(
-                ProgramMatch.verdict.in_(RECOMMENDED),
-                ProgramMatch.cid.in_(sorted(cids)) | ProgramMatch.program_id.in_(sorted(program_ids)),
-            )
-        ).all()
+    rows = stored.matched_pairs(engine, cids, program_ids, RECOMMENDED)
     return cids | {cid for _pid, cid in rows if cid}, program_ids | {pid for pid, _cid in rows}
 
 
-def _finished_cycles(engine: Engine) -> list[dict[str, Any]]:
-    with engine.connect() as connection:
-        rows = (
-            connection.execute(
-                select(Cycle.id, Cycle.started_at, Cycle.ace_run_id, Cycle.coursera_run_id)
-                .where(Cycle.outcome == "finished")
-                .order_by(Cycle.id)
-            )
-            .mappings()
-            .all()
-        )
-    return [dict(row) for row in rows]
-
-
-def _rows_by_run(engine: Engine, model, key, values: set[str]) -> dict[tuple[int, str], dict[str, Any]]:
-    """Every stored version of these records, keyed by (run id, key)."""
-    if not values:
-        return {}
-    found: dict[tuple[int, str], dict[str, Any]] = {}
-    with engine.connect() as connection:
-        for batch in _chunks(sorted(values), 500):
-            for row in connection.execute(select(model.__table__).where(key.in_(batch))).mappings():
-                found[(row["run_id"], row[key.key])] = dict(row)
-    return found
-
-
-def _matches(engine: Engine, program_ids: set[str]) -> dict[tuple[int, str], dict[str, Any]]:
-    if not program_ids:
-        return {}
-    with engine.connect() as connection:
-        rows = (
-            connection.execute(select(ProgramMatch.__table__).where(ProgramMatch.program_id.in_(sorted(program_ids))))
-            .mappings()
-            .all()
-        )
-    return {(row["cycle_id"], row["program_id"]): dict(row) for row in rows}
-
-
-def _run_dates(engine: Engine, run_ids: set[int | None]) -> dict[int, datetime]:
-    ids = sorted(run_id for run_id in run_ids if run_id is not None)
-    if not ids:
-        return {}
-    with engine.connect() as connection:
-        rows = connection.execute(select(CrawlRun.id, CrawlRun.started_at).where(CrawlRun.id.in_(ids))).all()
-    return {run_id: aware(started) for run_id, started in rows}
-
-
 def _events(engine: Engine, keys: set[str]) -> dict[int, list[dict[str, Any]]]:
-    with engine.connect() as connection:
-        rows = (
-            connection.execute(
-                select(ChangeEvent.__table__).where(ChangeEvent.subject_key.in_(sorted(keys))).order_by(ChangeEvent.id)
-            )
-            .mappings()
-            .all()
-        )
     by_cycle: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
+    for row in stored.subject_events(engine, keys):
         by_cycle[row["cycle_id"]].append(
             {
                 "type": row["type"],
@@ -438,22 +356,22 @@ def _timeline(cycles, cids, program_ids, exhibits, programs, matches, run_dates,
     timeline: list[dict[str, Any]] = []
     seen: set[str] = set()
     for cycle in cycles:
-        ace_day = run_dates.get(cycle["ace_run_id"])
+        ace_day = run_dates.get(cycle.ace_run_id)
         state = {
-            "ace": [_ace_state(exhibits, cycle["ace_run_id"], cid, ace_day, seen) for cid in cids],
+            "ace": [_ace_state(exhibits, cycle.ace_run_id, cid, ace_day, seen) for cid in cids],
             "coursera": [_program_state(programs, matches, exhibits, cycle, pid, seen) for pid in program_ids],
         }
         state = {side: [s for s in items if s is not None] for side, items in state.items()}
-        happened = events.get(cycle["id"], [])
+        happened = events.get(cycle.id, [])
         if timeline and not happened and timeline[-1]["state"] == state:
-            timeline[-1]["through"] = {"cycle": cycle["id"], "date": iso(cycle["started_at"])}
+            timeline[-1]["through"] = {"cycle": cycle.id, "date": iso(cycle.started_at)}
             continue
         timeline.append(
             {
-                "cycle": cycle["id"],
-                "date": iso(cycle["started_at"]),
+                "cycle": cycle.id,
+                "date": iso(cycle.started_at),
                 "ace_as_of": iso(ace_day),
-                "coursera_as_of": iso(run_dates.get(cycle["coursera_run_id"])),
+                "coursera_as_of": iso(run_dates.get(cycle.coursera_run_id)),
                 "state": state,
                 "events": happened,
                 "through": None,
@@ -482,16 +400,16 @@ def _ace_state(exhibits, run_id, cid, day, seen) -> dict[str, Any] | None:
     }
 
 
-def _program_state(programs, matches, exhibits, cycle, program_id, seen) -> dict[str, Any] | None:
+def _program_state(programs, matches, exhibits, cycle: CycleRuns, program_id, seen) -> dict[str, Any] | None:
     """The program as this cycle's Coursera snapshot had it, with the cycle's match verdict."""
-    if cycle["coursera_run_id"] is None:
+    if cycle.coursera_run_id is None:
         return None
-    row = programs.get((cycle["coursera_run_id"], program_id))
+    row = programs.get((cycle.coursera_run_id, program_id))
     if row is None:
         return {"program_id": program_id, "status": "removed"} if f"coursera:{program_id}" in seen else None
     seen.add(f"coursera:{program_id}")
-    match = matches.get((cycle["id"], program_id)) or {}
-    exhibit = exhibits.get((cycle["ace_run_id"], match.get("cid"))) if match.get("cid") else None
+    match = matches.get((cycle.id, program_id)) or {}
+    exhibit = exhibits.get((cycle.ace_run_id, match.get("cid"))) if match.get("cid") else None
     return {
         "program_id": program_id,
         "slug": row["slug"],
@@ -527,7 +445,7 @@ def export_data(engine: Engine) -> dict[str, Any]:
     cycle = latest_cycle(engine)
     if cycle is None or cycle.coursera_run_id is None:
         raise ReportError("no monitor cycle with a healthy Coursera crawl in this store yet: run `acewatch run` first")
-    dates = _run_dates(engine, {cycle.ace_run_id, cycle.coursera_run_id})
+    dates = stored.run_start_times(engine, {cycle.ace_run_id, cycle.coursera_run_id})
     as_of = iso(min(dates.values()))
     matches = {m["program_id"]: m for m in cycle_matches(engine, cycle.id)}
     cids = sorted({m["cid"] for m in matches.values() if m["cid"]})
@@ -628,8 +546,3 @@ def write_atomic(path: str | Path, text: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-
-
-def _chunks(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
