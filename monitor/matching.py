@@ -48,12 +48,12 @@ from monitor.names import (
     Candidate,
     Comparison,
     PreparedName,
-    _gc_paused,
     assess,
     compare_prepared,
     prepare_name,
     rank_key,
 )
+from monitor.names.index import _gc_paused
 
 __all__ = ["Candidate", "CatalogMatch", "match_catalog", "SHORTLIST_PER_PROGRAM"]  # Candidate re-exported
 
