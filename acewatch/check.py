@@ -15,10 +15,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.claims import ClaimFacts, claim_verdict, explain
-from monitor.names import Candidate, CandidateIndex, StoredNameIndex, best_candidates, name_key_version
+from monitor.names import Candidate, CandidateIndex, NameIndex, StoredNameIndex, best_candidates, name_key_version
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
 from monitor.versions import ExhibitVersion, program_state
-from store.reader import StoredNameKeys, StoreReader
+from store.reader import Snapshot, StoredNameKeys, StoreReader
 
 MAX_NAME_LENGTH = 300
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
@@ -140,16 +140,15 @@ def check(
         scored = best_candidates(query.name, index, limit=limit, query_org=query.org)
     except ValueError as exc:  # e.g. "®" alone: nothing is left to compare after normalisation
         raise CheckInputError(str(exc)) from None
-    exhibits = reader.exhibits(snapshot.ace_run_id, [s.candidate.key for s in scored])
-    versions = reader.exhibit_versions(
-        snapshot.ace_run_id, sorted({e["ace_id"] for e in exhibits.values() if e["ace_id"]})
-    )
+    evidence = indexes.evidence(snapshot) if indexes else Evidence(snapshot)
+    exhibits = evidence.exhibits(reader, [s.candidate.key for s in scored])
+    versions = evidence.versions(reader, sorted({e["ace_id"] for e in exhibits.values() if e["ace_id"]}))
     candidates = _one_per_program([_candidate(s, exhibits[s.candidate.key], versions, today) for s in scored])
     best = candidates[0] if candidates else None
     verdict = best["verdict"] if best else "none"
     match = best if best and verdict in ("exact", "equivalent") else None
     if match:
-        match["first_seen"] = _iso(reader.first_seen(match["cid"]))
+        match["first_seen"] = _iso(evidence.first_seen(reader, match["cid"]))
     answer = {
         "query": query.text,
         "input": query.kind,
@@ -194,43 +193,95 @@ def coursera_claim(program: dict[str, Any] | None, verdict: str, best: dict[str,
     }
 
 
-def name_index(reader: StoreReader, ace_run_id: int) -> StoredNameIndex | CandidateIndex:
+def name_index(reader: StoreReader, ace_run_id: int, keep: bool = False) -> NameIndex:
     """The run's ACE names as the nightly cycle prepared them; prepared here when the store has no such index.
 
     The stored index (written by `acewatch.cycle`) saves normalising every ACE
     name on each check (~0.2 s for 40k names); both give the same answer.
+    `keep`: the caller keeps the index for many checks (see `IndexMemo`).
     """
     stored = reader.name_keys(ace_run_id, name_key_version())
     if stored is not None:
-        return StoredNameIndex(stored)
+        return StoredNameIndex(stored, keep=keep)
     names = reader.exhibit_names(ace_run_id)
-    return CandidateIndex([Candidate(key=cid, name=title, org=org) for cid, title, org in names])
+    return CandidateIndex((Candidate(key=cid, name=title, org=org) for cid, title, org in names), keep=keep)
+
+
+class Evidence:
+    """What a check reads of the newest cycle's ACE run besides names: exhibit rows, versions, first sightings.
+
+    A one-shot check reads each once; a long-lived process (`IndexMemo.evidence`) keeps what it read
+    for as long as the cycle stays the newest: a finished run's rows never change, and the first
+    sighting of an exhibit can only change when another cycle finishes. Bounded (`KEPT` rows each).
+    """
+
+    KEPT = 50_000
+
+    def __init__(self, snapshot: Snapshot, keep: bool = False) -> None:
+        self.run_id = snapshot.ace_run_id
+        self.keep = keep
+        self._exhibits: dict[str, dict[str, Any]] = {}
+        self._versions: dict[str, list[dict[str, Any]]] = {}
+        self._first_seen: dict[str, datetime | None] = {}
+
+    def exhibits(self, reader: StoreReader, cids: list[str]) -> dict[str, dict[str, Any]]:
+        return self._kept(self._exhibits, cids, lambda missing: reader.exhibits(self.run_id, missing))
+
+    def versions(self, reader: StoreReader, ace_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+        return self._kept(self._versions, ace_ids, lambda missing: reader.exhibit_versions(self.run_id, missing))
+
+    def first_seen(self, reader: StoreReader, cid: str) -> datetime | None:
+        if cid not in self._first_seen:
+            seen = reader.first_seen(cid)
+            if not self.keep or len(self._first_seen) >= self.KEPT:
+                return seen
+            self._first_seen[cid] = seen
+        return self._first_seen[cid]
+
+    def _kept(self, kept: dict[str, Any], keys: list[str], read) -> dict[str, Any]:
+        """The rows of `keys` (those the store has), read only for the keys not kept yet."""
+        missing = [key for key in keys if key not in kept]
+        found = read(missing) if missing else {}
+        if self.keep and len(kept) < self.KEPT:
+            kept.update(found)
+            kept.update((key, None) for key in missing if key not in found)  # absent, and known to be
+        values = ((key, found[key] if key in found else kept.get(key)) for key in keys)
+        return {key: value for key, value in values if value is not None}
 
 
 class IndexMemo:
     """The newest ACE run's name index, kept between checks (only the newest: a new run replaces it).
 
-    Reading and splitting the stored keys is a third of a check on 40k names;
-    the keys of a finished run never change, so a process may keep them. The
-    shortlist's rows are still read through the caller's reader.
+    Reading and splitting the stored keys is a third of a check on 40k names,
+    and the fast shortlist search is built once per organization; the keys of
+    a finished run never change, so a process may keep them. The shortlist's
+    rows are still read through the caller's reader.
     """
 
     def __init__(self) -> None:
         self._key: tuple[int, str] | None = None
-        self._index: StoredNameIndex | CandidateIndex | None = None
+        self._index: NameIndex | None = None
+        self._evidence: Evidence | None = None
+        self._evidence_cycle: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
-    def get(self, reader: StoreReader, ace_run_id: int) -> StoredNameIndex | CandidateIndex:
+    def evidence(self, snapshot: Snapshot) -> Evidence:
+        """The kept evidence of this snapshot's cycle (a newer cycle starts afresh)."""
+        with self._lock:
+            if self._evidence_cycle != (snapshot.cycle_id, snapshot.ace_run_id):
+                self._evidence = Evidence(snapshot, keep=True)
+                self._evidence_cycle = (snapshot.cycle_id, snapshot.ace_run_id)
+            return self._evidence
+
+    def get(self, reader: StoreReader, ace_run_id: int) -> NameIndex:
         key = (ace_run_id, name_key_version())
         with self._lock:
             if self._key != key:
-                self._index, self._key = name_index(reader, ace_run_id), key
+                self._index, self._key = name_index(reader, ace_run_id, keep=True), key
             index = self._index
         if isinstance(index, StoredNameIndex):  # rebind to this thread's reader
             keys = index.stored
-            if keys.pools is None:
-                keys.pools = {}
-            return StoredNameIndex(StoredNameKeys(reader, keys.run_id, keys.cores, keys.orgs, keys.pools))
+            return index.reading(StoredNameKeys(reader, keys.run_id, keys.cores, keys.orgs))
         return index
 
 

@@ -46,6 +46,7 @@ from rapidfuzz import fuzz, process
 from monitor.names import (
     Assessment,
     Candidate,
+    CandidateIndex,
     Comparison,
     PreparedName,
     assess,
@@ -145,38 +146,37 @@ def _shortlists(prog_cores: list[str], ex_cores: list[str], k: int, workers: int
 
 @dataclass
 class _Exhibits:
-    """Exhibits prepared once, with the two blocking dicts."""
+    """The exhibits as a name index (``monitor.names.CandidateIndex``: prepared once, blocked by text and org)."""
 
-    items: Sequence[Candidate]
-    prepared: list[PreparedName | None]
-    by_norm: dict[str, list[int]]
-    by_org: dict[str | None, list[int]]
+    index: CandidateIndex
 
     @classmethod
     def build(cls, items: Sequence[Candidate]) -> _Exhibits:
-        prepared = _prepare_all(items)
-        by_norm: dict[str, list[int]] = {}
-        by_org: dict[str | None, list[int]] = {}
-        for i, p in enumerate(prepared):
-            if p is not None:
-                by_norm.setdefault(p.norm, []).append(i)
-                by_org.setdefault(p.org, []).append(i)
-        return cls(items, prepared, by_norm, by_org)
+        return cls(CandidateIndex(items))
+
+    @property
+    def prepared(self) -> list[PreparedName]:
+        return self.index.prepared
+
+    @property
+    def by_norm(self) -> dict[str, list[int]]:
+        return self.index.by_norm
 
     def pool(self, org: str | None) -> list[int]:
-        """Exhibits a program of ``org`` is fuzzy-matched against (see the module docstring)."""
+        """Exhibits a program of ``org`` is fuzzy-matched against (see the module docstring).
+
+        Unlike a check, a program whose organization has no exhibits is not searched at all.
+        """
         if org is None:
-            return [i for i, p in enumerate(self.prepared) if p is not None]
-        if org not in self.by_org:
-            return []
-        return self.by_org[org] + self.by_org.get(None, [])
+            return list(range(len(self.index)))
+        return self.index.pool(org) or []
 
     def result(self, program: Candidate, q: PreparedName, found: tuple[Assessment, int] | None) -> CatalogMatch:
         """The full comparison, computed only for the winner."""
         if found is None:
             return CatalogMatch(program, None, None)
         s, i = found
-        return CatalogMatch(program, self.items[i], compare_prepared(q, self.prepared[i], s))
+        return CatalogMatch(program, self.index.candidates[i], compare_prepared(q, self.prepared[i], s))
 
 
 def match_catalog(

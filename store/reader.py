@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-MAX_KEPT_POOLS = 512  # organizations whose pools a long-lived reader keeps (ACE lists a few hundred)
-
 
 @cache
 def known_revisions() -> set[str]:
@@ -191,11 +189,13 @@ class StoreReader:
         keys = ("cid", "ace_id", "version", "organization", "title", "url", "periods", "parse_status")
         rows = self.query(
             f"SELECT cid, ace_id, {version}, organization, title, url, periods, parse_status FROM ace_exhibit "
-            f"WHERE run_id = ? AND ace_id IN ({marks}) ORDER BY cid",
+            f"WHERE run_id = ? AND ace_id IN ({marks})",
             (run_id, *ace_ids),
         )
         found: dict[str, list[dict[str, Any]]] = {}
-        for row in rows:
+        # Sorted here, not by ORDER BY cid: SQLite would then walk the (run_id, cid) index through every
+        # exhibit of the run to skip a sort of a few rows (66 ms instead of 0.03 ms on 40k exhibits).
+        for row in sorted(rows):
             record = dict(zip(keys, row))
             record["periods"] = _json(record["periods"])
             found.setdefault(record["ace_id"], []).append(record)
@@ -212,9 +212,11 @@ class StoreReader:
 
     def first_seen(self, cid: str) -> datetime | None:
         """When acewatch first saw this exhibit in a finished ACE crawl: the "since" of an answer."""
+        # One seek per finished run on the (run_id, cid) key: no index leads with cid, so a join from
+        # the exhibit side scans every exhibit of every run (14 ms on one run of 40k exhibits).
         rows = self.query(
-            "SELECT MIN(r.started_at) FROM ace_exhibit e JOIN crawl_run r ON r.id = e.run_id "
-            "WHERE e.cid = ? AND r.outcome = 'finished'",
+            "SELECT MIN(r.started_at) FROM crawl_run r WHERE r.outcome = 'finished' "
+            "AND EXISTS (SELECT 1 FROM ace_exhibit e WHERE e.run_id = r.id AND e.cid = ?)",
             (cid,),
         )
         return _parse_time(rows[0][0]) if rows and rows[0][0] else None
@@ -252,21 +254,11 @@ class StoredNameKeys:
     #: Columns of a key row: monitor.names.NAME_KEY_FIELDS (a test keeps them equal).
     FIELDS = ("cid", "title", "organization", "norm", "applied", "core_words", "core", "org", "vendor", "org_label")
 
-    def __init__(
-        self,
-        reader: StoreReader,
-        run_id: int,
-        cores: list[str],
-        orgs: list[str],
-        pools: dict[str, tuple[list[int], list[str]]] | None = None,
-    ):
+    def __init__(self, reader: StoreReader, run_id: int, cores: list[str], orgs: list[str]):
         self.reader = reader
         self.run_id = run_id
         self.cores = cores
         self.orgs = orgs  # "" for a name of unknown organization
-        # Organization pools already built, shared by a process that keeps the keys (two scans of every
-        # name a check otherwise): None in a one-shot `check`, which asks for one pool only.
-        self.pools = pools
 
     def same_norm(self, norm: str) -> list[int]:
         return sorted(
@@ -275,20 +267,6 @@ class StoredNameKeys:
                 "SELECT position FROM name_key WHERE ace_run_id = ? AND norm = ?", (self.run_id, norm)
             )
         )
-
-    def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
-        """Names of `org`, then of unknown organization; every name (None) when `org` is None or has none."""
-        if org and self.pools is not None and org in self.pools:
-            return self.pools[org]
-        if org:
-            own = [i for i, key in enumerate(self.orgs) if key == org]
-            if own:
-                pool = own + [i for i, key in enumerate(self.orgs) if not key]
-                found = pool, [self.cores[i] for i in pool]
-                if self.pools is not None and len(self.pools) < MAX_KEPT_POOLS:
-                    self.pools[org] = found
-                return found
-        return None, self.cores
 
     def key_rows(self, positions) -> dict[int, dict[str, Any]]:
         positions = sorted(positions)

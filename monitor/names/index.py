@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import unicodedata
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any, Protocol
 
@@ -43,51 +44,66 @@ class Candidate:
         return {"key": self.key, "name": self.name, "org": self.org}
 
 
-@dataclass
-class CandidateIndex:
-    """Names prepared once for repeated ``best_candidates`` calls.
+class NameRows(Protocol):
+    """Where a name index reads what it does not keep in memory: names of one normalised text, whole rows."""
 
-    Building it normalises every name (about 2-5 us each, so 0.2-0.5 s for
-    100k): build it once per process and pass it instead of the sequence.
-    Names that are empty after normalisation are skipped (they can never match).
+    def same_norm(self, norm: str) -> Sequence[int]:
+        """Positions of the names with this normalised text, ascending."""
+
+    def entries(self, positions: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
+        """The candidate and its prepared name at each of these positions."""
+
+
+class NameIndex:
+    """The name index: ACE names at positions 0..n-1, searched by content-word key within an organization.
+
+    One index for every caller: the catalog matcher and a check over names
+    prepared in memory (``CandidateIndex``), and ``check`` over the keys the
+    nightly cycle stored (``StoredNameIndex``).  It keeps each name's
+    content-word key (``cores``) and organization key (``orgs``); whole rows
+    come from ``rows``.  ``keep=True`` (a long-lived process, see
+    ``acewatch.check.IndexMemo``) also keeps organization pools and the fast
+    shortlist search (``monitor.names.search.CoreSearch``) between queries.
     """
 
-    candidates: list[Candidate]
-    prepared: list[PreparedName] = field(init=False)
-    by_norm: dict[str, list[int]] = field(init=False)
-    by_org: dict[str | None, list[int]] = field(init=False)
-    cores: list[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        with _gc_paused():
-            self._build()
-
-    def _build(self) -> None:
-        kept: list[Candidate] = []
-        self.prepared = []
-        for c in self.candidates:
-            try:
-                p = prepare_name(c.name, c.org)
-            except ValueError:
-                continue
-            kept.append(c)
-            self.prepared.append(p)
-        self.candidates = kept
-        self.by_norm, self.by_org = {}, {}
-        for i, p in enumerate(self.prepared):
-            self.by_norm.setdefault(p.norm, []).append(i)
-            self.by_org.setdefault(p.org, []).append(i)
-        self.cores = [p.core for p in self.prepared]
-        self._org_cores: dict[str | None, list[str]] = {}
+    def __init__(self, cores: list[str], orgs: Sequence[str | None], rows: NameRows, keep: bool = False) -> None:
+        self.cores = cores
+        self.orgs = orgs
+        self.rows = rows
+        self.keep = keep
+        self._by_org: dict[str | None, list[int]] | None = None
+        self._pools: dict[str | None, tuple[list[int] | None, list[str]]] = {}
+        self.searches: dict[str | None, Any] = {}  # org -> CoreSearch, filled by monitor.names.search
+        self._entries: dict[int, tuple[Candidate, PreparedName]] = {}
 
     def __len__(self) -> int:
-        return len(self.candidates)
+        return len(self.cores)
+
+    def bound_to(self, rows: NameRows) -> NameIndex:
+        """The same index (sharing what it keeps) reading rows through ``rows``: one per thread's reader."""
+        if self.keep:
+            self.by_org  # noqa: B018 (built once here, so that every view shares it)
+        view = copy.copy(self)
+        view.rows = rows
+        return view
+
+    @property
+    def by_org(self) -> dict[str | None, list[int]]:
+        if self._by_org is None:
+            by_org: dict[str | None, list[int]] = {}
+            for i, org in enumerate(self.orgs):
+                by_org.setdefault(org, []).append(i)
+            self._by_org = by_org
+        return self._by_org
+
+    def has_org(self, org: str | None) -> bool:
+        return org in self.by_org
 
     def pool(self, org: str | None) -> list[int] | None:
-        """Indices to search for a query of ``org``: its exhibits plus those of unknown org.
+        """Positions to search for a query of ``org``: its names plus those of unknown organization.
 
         None means "everything": the query's organization is unknown, or it
-        has no exhibits at all (an interactive check then shows the closest
+        has no names at all (an interactive check then shows the closest
         names of other organizations, flagged, rather than nothing).
         """
         if org is None or org not in self.by_org:
@@ -95,18 +111,80 @@ class CandidateIndex:
         return self.by_org[org] + self.by_org.get(None, [])
 
     def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
-        pool = self.pool(org)
-        if pool is None:
-            return None, self.cores
-        if org not in self._org_cores:
-            self._org_cores[org] = [self.cores[i] for i in pool]
-        return pool, self._org_cores[org]
+        """``pool(org)`` and the content-word keys at those positions (all keys when the pool is everything)."""
+        found = self._pools.get(org)
+        if found is None:
+            pool = self.pool(org)
+            found = (pool, self.cores if pool is None else [self.cores[i] for i in pool])
+            if self.keep and len(self._pools) < MAX_KEPT_POOLS:
+                self._pools[org] = found
+        return found
+
+    def same_norm(self, norm: str) -> Sequence[int]:
+        return self.rows.same_norm(norm)
+
+    def entries(self, indices: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
+        """The candidate and prepared name at each position; a kept index keeps those it read."""
+        if not self.keep:
+            return self.rows.entries(indices)
+        kept = self._entries
+        missing = [i for i in indices if i not in kept]
+        if missing:
+            read = self.rows.entries(missing)
+            if len(kept) < MAX_KEPT_ENTRIES:
+                kept.update(read)
+            return {i: kept[i] if i in kept else read[i] for i in indices}
+        return {i: kept[i] for i in indices}
+
+
+#: Organizations whose pools (and fast searches) a kept index holds (ACE lists a few hundred).
+MAX_KEPT_POOLS = 512
+#: Names whose rows a kept index holds once read (a finished run's rows never change): about 1 KB each.
+MAX_KEPT_ENTRIES = 50_000
+
+
+class _Prepared:
+    """Rows of names prepared in memory."""
+
+    def __init__(self, candidates: list[Candidate], prepared: list[PreparedName]) -> None:
+        self.candidates = candidates
+        self.prepared = prepared
+        self.by_norm: dict[str, list[int]] = {}
+        for i, p in enumerate(prepared):
+            self.by_norm.setdefault(p.norm, []).append(i)
 
     def same_norm(self, norm: str) -> Sequence[int]:
         return self.by_norm.get(norm, ())
 
-    def entries(self, indices: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
-        return {i: (self.candidates[i], self.prepared[i]) for i in indices}
+    def entries(self, positions: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
+        return {i: (self.candidates[i], self.prepared[i]) for i in positions}
+
+
+class CandidateIndex(NameIndex):
+    """A name index over names prepared here, once (for repeated ``best_candidates`` calls).
+
+    Building it normalises every name (about 2-5 us each, so 0.2-0.5 s for
+    100k): build it once per process and pass it instead of the sequence.
+    Names that are empty after normalisation are skipped (they can never
+    match); ``candidates`` and ``prepared`` are the kept ones, by position.
+    """
+
+    def __init__(self, candidates: Iterable[Candidate], keep: bool = False) -> None:
+        kept: list[Candidate] = []
+        prepared: list[PreparedName] = []
+        with _gc_paused():
+            for c in candidates:
+                try:
+                    prepared.append(prepare_name(c.name, c.org))
+                except ValueError:
+                    continue
+                kept.append(c)
+        self.candidates, self.prepared = kept, prepared
+        super().__init__([p.core for p in prepared], [p.org for p in prepared], _Prepared(kept, prepared), keep)
+
+    @property
+    def by_norm(self) -> dict[str, list[int]]:
+        return self.rows.by_norm
 
 
 # --------------------------------------------------------------------------
@@ -211,17 +289,34 @@ def name_key_rows(exhibits: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, A
 class StoredNames(Protocol):
     """A run's stored name keys, as ``store.reader.StoredNameKeys`` serves them (no SQLAlchemy)."""
 
+    cores: list[str]  # content-word keys by position
+    orgs: list[str]  # organization keys by position, "" for none
+
     def same_norm(self, norm: str) -> Sequence[int]:
         """Positions of the names with this normalised text."""
-
-    def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
-        """Positions and content-word keys to search for a query of ``org`` (``CandidateIndex.pool``)."""
 
     def key_rows(self, positions: Collection[int]) -> dict[int, Mapping[str, Any]]:
         """The stored rows (``NAME_KEY_FIELDS``) at these positions."""
 
 
-class StoredNameIndex:
+class _StoredRows:
+    """Rows of a stored index: only the shortlist's are ever read whole."""
+
+    def __init__(self, stored: StoredNames) -> None:
+        self.stored = stored
+
+    def same_norm(self, norm: str) -> Sequence[int]:
+        return self.stored.same_norm(norm)
+
+    def entries(self, positions: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
+        rows = self.stored.key_rows(positions)
+        return {
+            i: (Candidate(key=row["cid"], name=row["title"], org=row["organization"]), prepared_from_key(row))
+            for i, row in rows.items()
+        }
+
+
+class StoredNameIndex(NameIndex):
     """Names prepared by the nightly cycle and stored: what ``check`` searches without normalising.
 
     Equivalent to a ``CandidateIndex`` over the same exhibits in the same
@@ -230,18 +325,12 @@ class StoredNameIndex:
     names fetches their content-word keys and about 20 full rows.
     """
 
-    def __init__(self, stored: StoredNames):
+    def __init__(self, stored: StoredNames, keep: bool = False) -> None:
         self.stored = stored
+        super().__init__(stored.cores, [org or None for org in stored.orgs], _StoredRows(stored), keep)
 
-    def same_norm(self, norm: str) -> Sequence[int]:
-        return self.stored.same_norm(norm)
-
-    def pool_cores(self, org: str | None) -> tuple[list[int] | None, list[str]]:
-        return self.stored.pool_cores(org)
-
-    def entries(self, indices: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
-        rows = self.stored.key_rows(indices)
-        return {
-            i: (Candidate(key=row["cid"], name=row["title"], org=row["organization"]), prepared_from_key(row))
-            for i, row in rows.items()
-        }
+    def reading(self, stored: StoredNames) -> StoredNameIndex:
+        """This index (sharing what it keeps) reading rows through another reader's keys."""
+        view = self.bound_to(_StoredRows(stored))
+        view.stored = stored
+        return view

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 
 from rapidfuzz import fuzz, process
 
 from monitor.names.compare import Comparison, assess, compare_prepared, prepare_name, rank_key
-from monitor.names.index import Candidate, CandidateIndex, StoredNameIndex
+from monitor.names.index import MAX_KEPT_POOLS, Candidate, CandidateIndex, NameIndex
 
 #: How many fuzzy candidates ``best_candidates`` rescores with ``compare``.
 SHORTLIST_SIZE = 20
@@ -36,7 +38,7 @@ class Scored:
 
 def best_candidates(
     query: str,
-    names: Sequence[Candidate] | CandidateIndex | StoredNameIndex,
+    names: Sequence[Candidate] | NameIndex,
     limit: int = 5,
     query_org: str | None = None,
 ) -> list[Scored]:
@@ -44,26 +46,25 @@ def best_candidates(
 
     1. Blocking: names with the same normalised text (a dict lookup, all
        organizations; exact text is a special case) are always candidates.
-    2. Shortlist: ``process.extract`` with ``fuzz.ratio`` over precomputed
-       sorted content-word keys, within the query's organization (plus
-       names of unknown organization); all names when the organization is
-       unknown or has none.
+    2. Shortlist: the ``max(SHORTLIST_SIZE, limit)`` best ``fuzz.ratio``
+       scores over precomputed sorted content-word keys, within the query's
+       organization (plus names of unknown organization); all names when the
+       organization is unknown or has none.  ``shortlist`` scans every key
+       (the reference); an index kept by a long-lived process searches with
+       ``CoreSearch``, which gives the same shortlist scoring a few keys.
     3. Rescore the shortlist with ``compare`` and order by ``rank_key``.
 
     Pass a ``CandidateIndex`` when calling more than once, or a
     ``StoredNameIndex`` over names the nightly cycle prepared (same answers,
     nothing normalised again).  Ties are broken by position in the index.
     """
-    if isinstance(names, (CandidateIndex, StoredNameIndex)):
-        index = names
-    else:
-        index = CandidateIndex(list(names))
+    index = names if isinstance(names, NameIndex) else CandidateIndex(list(names))
     q = prepare_name(query, query_org, role="query")
     shortlist = set(index.same_norm(q.norm))  # same text is same normalised text
     pool, cores = index.pool_cores(q.org)
-    for _core, _score, pos in process.extract(
-        q.core, cores, scorer=fuzz.ratio, processor=None, limit=max(SHORTLIST_SIZE, limit)
-    ):
+    size = max(SHORTLIST_SIZE, limit)
+    search = core_search(index, q.org) if index.keep else None
+    for pos in search.top(q.core, size) if search else top_scores(q.core, cores, size):
         shortlist.add(pool[pos] if pool is not None else pos)
     entries = index.entries(shortlist)
     assessed = sorted(
@@ -71,3 +72,135 @@ def best_candidates(
         key=lambda pair: (rank_key(pair[0]), pair[1]),
     )
     return [Scored(entries[i][0], compare_prepared(q, entries[i][1], s)) for s, i in assessed[:limit]]
+
+
+def top_scores(query: str, cores: Sequence[str], k: int) -> list[int]:
+    """Positions of the ``k`` best ``fuzz.ratio`` scores, best first, ties by position: every key scored.
+
+    The reference ``CoreSearch`` must equal (tests/test_names_search.py).
+    """
+    return [pos for _core, _score, pos in process.extract(query, cores, scorer=fuzz.ratio, processor=None, limit=k)]
+
+
+def core_search(index: NameIndex, org: str | None) -> CoreSearch | None:
+    """The fast search over ``index.pool_cores(org)``, built on first use and kept with the index."""
+    search = index.searches.get(org)
+    if search is None:
+        search = CoreSearch(index.pool_cores(org)[1])
+        if len(index.searches) < MAX_KEPT_POOLS:
+            index.searches[org] = search
+    return search
+
+
+class CoreSearch:
+    """``top_scores`` over fixed keys, scoring only the keys that can reach the ``k`` best.
+
+    ``fuzz.ratio`` is 200 * LCS / (len(a) + len(b)), and a longest common
+    subsequence cannot hold more of a character than both strings have, so
+    200 * H / (len(a) + len(b)), H the size of the two strings' character
+    multiset intersection, bounds it from above.  H comes from per-character
+    count columns (numpy, one vector operation per distinct character of the
+    query), so bounding all keys costs a fraction of scoring them.  Then:
+    score the keys whose bound reaches a level (95, 90, ...) until at least
+    ``FIRST * k`` are scored; the k-th best score ``s`` found there is at most
+    the true k-th best, so every position of the true top k, ties included,
+    has a bound >= ``s``; score those too and take the top k by (score,
+    position), as ``process.extract`` orders them.  Equal keys (versions of a
+    program share a name; generated catalogs repeat content words) are
+    bounded and scored once.  Exact by construction; tests/test_names_search.py
+    compares it with ``top_scores``.  Built once per key list (about 0.2 s
+    for 40k) by a process that keeps its index (the web app); a one-shot
+    ``check`` scans instead and never imports numpy.
+    """
+
+    LEVELS = (95.0, 90.0, 85.0, 80.0, 75.0, 70.0, 65.0, 60.0, 55.0, 50.0, 40.0, 0.0)
+    #: The first pass scores at least this many times k keys: a better k-th score there leaves fewer for the second
+    #: (on 40k generated names, 8 x 20 keys first leaves about 2,000 in all to score, 20 leaves 7,500).
+    FIRST = 8
+    #: Added to every bound: float32 arithmetic is off by well under 1e-4 at 100, rapidfuzz's score computed
+    #: another way by far less.  Slack only makes more keys scored, never fewer.
+    SLACK = 1e-3
+    #: Below the k-th score when asking rapidfuzz for every key reaching it (its cutoff test rounds its own way).
+    CUTOFF_SLACK = 1e-2
+    #: Count columns precomputed as deficits max(0, m - count) for a query holding a character m <= 3 times.
+    DEFICITS = 3
+
+    def __init__(self, cores: Sequence[str]) -> None:
+        import numpy as np  # lazy: only a long-lived process builds a search
+
+        self.np = np
+        self.cores, self.size = cores, len(cores)
+        where: dict[str, list[int]] = {}
+        for position, core in enumerate(cores):
+            where.setdefault(core, []).append(position)
+        self.keys = list(where)  # distinct keys, by first position: rapidfuzz's tie order is position order
+        self.positions = list(where.values())
+        lengths = np.fromiter(map(len, self.keys), dtype=np.int64, count=len(self.keys))
+        self.lengths = lengths.astype(np.float32)
+        self.usable = bool(len(lengths)) and int(lengths.max()) < np.iinfo(np.uint16).max
+        self.counts, self.column = self._counts(lengths)
+        self.deficits = [(m - np.minimum(self.counts, m)).astype(np.uint8) for m in range(1, self.DEFICITS + 1)]
+        self._scale: dict[int, object] = {}
+
+    def _counts(self, lengths):
+        """How often each character occurs in each key: one row per character, one column per key."""
+        np = self.np
+        codes = np.frombuffer("".join(self.keys).encode("utf-32-le"), dtype=np.uint32)
+        rows = np.repeat(np.arange(len(self.keys)), lengths)
+        order = np.argsort(codes, kind="stable")
+        chars, starts = np.unique(codes[order], return_index=True)
+        counts = np.zeros((len(chars), len(self.keys)), dtype=np.uint16)
+        for c, (start, end) in enumerate(zip(starts.tolist(), [*starts[1:].tolist(), len(codes)])):
+            counts[c] = np.bincount(rows[order[start:end]], minlength=len(self.keys))
+        return counts, {chr(c): i for i, c in enumerate(chars.tolist())}
+
+    def bounds(self, query: str):
+        """Upper bound of ``fuzz.ratio(query, key)`` for every distinct key (a numpy array, by key)."""
+        np = self.np
+        missing = np.zeros(len(self.keys), dtype=np.uint8 if len(query) < 256 else np.uint16)
+        absent = 0  # query characters no key holds
+        for ch, m in Counter(query).items():
+            c = self.column.get(ch)
+            if c is None:
+                absent += m
+            elif m <= self.DEFICITS:
+                np.add(missing, self.deficits[m - 1][c], out=missing)
+            else:
+                np.add(missing, m - np.minimum(self.counts[c], m), out=missing, casting="unsafe")
+        common = (len(query) - absent) - missing.astype(np.float32)
+        common *= self._scale_for(len(query))
+        common += self.SLACK
+        return common
+
+    def _scale_for(self, length: int):
+        """200 / (len(query) + len(key)) by key, kept for the query lengths seen (a few dozen)."""
+        scale = self._scale.get(length)
+        if scale is None:
+            scale = (200.0 / (length + self.lengths)).astype(self.np.float32)
+            if len(self._scale) < 128:
+                self._scale[length] = scale
+        return scale
+
+    def top(self, query: str, k: int) -> list[int]:
+        """Exactly ``top_scores(query, cores, k)`` for the ``cores`` this search was built on."""
+        np = self.np
+        if k >= self.size or not self.usable:
+            return top_scores(query, self.cores, k)
+        bound = self.bounds(query)
+        for level in self.LEVELS:
+            first = np.flatnonzero(bound >= level)
+            if len(first) >= self.FIRST * k:
+                break
+        kth = self._best(query, first, k, None)[k - 1][0]  # at most the true k-th best score
+        found = self._best(query, np.flatnonzero(bound >= kth), None, max(0.0, kth - self.CUTOFF_SLACK))
+        return [pos for _score, pos in found[:k]]
+
+    def _best(self, query: str, keys, limit: int | None, cutoff: float | None) -> list[tuple[float, int]]:
+        """(score, position) of every position of the ``limit`` best (or all reaching ``cutoff``) of ``keys``,
+        ordered as ``top_scores`` orders positions: best score first, then lowest position."""
+        at = keys.tolist()
+        texts = [self.keys[at[0]]] if len(at) == 1 else itemgetter(*at)(self.keys)
+        best = process.extract(query, texts, scorer=fuzz.ratio, processor=None, limit=limit, score_cutoff=cutoff)
+        found = [(score, pos) for _text, score, i in best for pos in self.positions[at[i]]]
+        found.sort(key=lambda pair: (-pair[0], pair[1]))
+        return found
