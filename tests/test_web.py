@@ -202,6 +202,64 @@ def test_exact_name_says_yes_with_credits_period_and_the_exhibit_link(server, pa
     assert page.locator(".warning").count() == 0  # evidence from today is not stale
 
 
+def test_a_program_url_shows_what_its_coursera_page_claims(server, page):
+    """The page's own ACE claim, judged against the guide (`check --json`'s coursera_claim), shown as text."""
+    url = f"https://www.coursera.org{CHANGE['renamed']['coursera_path']}"
+    page.goto(server.url + "/check?q=" + q(url))
+    _code, answer = server.get_json("/api/check?q=" + q(url))
+    claim = answer["coursera_claim"]
+    assert claim["verdict"] == "name_differs"
+    shown = page.locator("section.verdict #coursera-claim")
+    assert "ACE lists no program named exactly this" in shown.locator(".claim-message").inner_text()
+    assert "Development -> Developer" in shown.locator(".claim-message").inner_text()
+    assert shown.locator(".claim-text").inner_text() == claim["claim_text"].strip()
+    assert f"the page says {claim['credits']:g} credits" in shown.locator(".meta").inner_text()
+    link = shown.get_by_role("link", name="The program's Coursera page")
+    assert link.get_attribute("href") == claim["page_url"]
+    assert page.seen == []
+    page.goto(server.url + "/check?q=" + q(EXACT))  # a name has no page, so no claim
+    assert page.locator("#coursera-claim").count() == 0
+
+
+@pytest.fixture(scope="module")
+def versions_server(tmp_path_factory):
+    """A store whose GOOG-0009 has a version 2 beside version 1 (fixture days day1-versions, day2-versions)."""
+    from acewatch.cycle import run_cycle
+    from store.database import open_engine
+
+    home = tmp_path_factory.mktemp("web-versions")
+    db = f"sqlite:///{home / 'acewatch.db'}"
+    engine = open_engine(db)
+    with FixtureSite(day="day1-versions") as site:
+        config = site_config(db, site, home)
+        run_cycle(config, engine, progress="off")
+        site.set_day("day2-versions")
+        assert run_cycle(config, engine, progress="off").healthy
+    engine.dispose()
+    running = Server(db, home)
+    yield running
+    running.stop()
+
+
+def test_the_check_page_lists_the_exhibits_versions_and_which_one_decides(versions_server, page):
+    title = "Google Business Intelligence Professional Certificate"  # GOOG-0009, versions 1 and 2
+    page.goto(versions_server.url + "/check?q=" + q(title))
+    _code, answer = versions_server.get_json("/api/check?q=" + q(title))
+    match = answer["match"]
+    assert page.locator("section.verdict .word").inner_text() == "YES"
+    versions = sorted(match["versions"], key=lambda v: v["version"])  # the page lists them oldest first
+    assert [v["version"] for v in versions] == [1, 2] and match["version"] == 2
+    items = page.locator("dd.versions li")
+    assert items.count() == 2
+    for item, version in zip(items.all(), versions):
+        assert item.inner_text().startswith(f"version {version['version']} {version['cid']}")
+        assert item.get_by_role("link").get_attribute("href") == version["url"]
+    assert items.nth(1).locator(".deciding").inner_text() == "(decides today's answer)"
+    assert items.nth(0).locator(".deciding").count() == 0
+    assert page.locator("dd.credits").inner_text() == f"{match['credits']:g} semester hours"
+    assert page.seen == []
+
+
 def test_a_pasted_coursera_url_resolves_in_every_form(server):
     slug = CHANGE["credits_changed"]["coursera_slug"]
     forms = [

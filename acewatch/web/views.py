@@ -86,6 +86,17 @@ def when(value: object) -> str:
     return f"{value[:10]} {value[11:16]} UTC"
 
 
+def capitalize_first(text: object) -> str:
+    """A sentence's first letter up, the rest as written (Jinja's `capitalize` lowers the rest: "ACE" -> "ace")."""
+    text = str(text or "")
+    return text[:1].upper() + text[1:]
+
+
+def by_version(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """An exhibit's versions oldest first (the answer lists them by cid); unnumbered ones last."""
+    return sorted(versions, key=lambda v: (not isinstance(v.get("version"), int), v.get("version") or 0, v["cid"]))
+
+
 def event_heading(kind: str) -> str:
     return HEADINGS.get(kind, kind)
 
@@ -104,6 +115,8 @@ def environment() -> Environment:
         when=when,
         heading=event_heading,
         status_text=lambda status: STATUS_TEXT.get(status, status),
+        capitalize_first=capitalize_first,
+        by_version=by_version,
     )
     env.globals.update(source_events=SOURCE_EVENTS)
     return env

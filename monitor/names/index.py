@@ -12,6 +12,7 @@ from functools import cache
 from typing import Any, Protocol
 
 from monitor.names.compare import PreparedName, prepare_name
+from monitor.names.normalise import _normalize
 
 
 @contextmanager
@@ -334,3 +335,30 @@ class StoredNameIndex(NameIndex):
         view = self.bound_to(_StoredRows(stored))
         view.stored = stored
         return view
+
+
+class TitleLookup:
+    """Who goes by a name: the ids whose title is it or normalises like it, or whose id or alias is it.
+
+    Built once from (id, title, alias) rows (an ACE cid with its ACE ID, a Coursera program id
+    with its slug); each question is then three dict lookups, where a scan normalised every title
+    ever stored on every question (``acewatch history``, the web app's /history).
+    """
+
+    def __init__(self, rows: Iterable[tuple[str, str | None, str | None]]) -> None:
+        self.exact: dict[str, set[str]] = {}  # id or title -> ids
+        self.by_norm: dict[str, set[str]] = {}  # normalised title -> ids
+        self.by_alias: dict[str, set[str]] = {}
+        with _gc_paused():
+            for ident, title, alias in rows:
+                self.exact.setdefault(ident, set()).add(ident)
+                if title is not None:
+                    self.exact.setdefault(title, set()).add(ident)
+                if title:
+                    self.by_norm.setdefault(_normalize(title)[0], set()).add(ident)
+                if alias is not None:
+                    self.by_alias.setdefault(alias, set()).add(ident)
+
+    def find(self, text: str, norm: str, alias: str) -> set[str]:
+        """Ids whose id or title is ``text``, whose title normalises to ``norm``, or whose alias is ``alias``."""
+        return self.exact.get(text, set()) | self.by_norm.get(norm, set()) | self.by_alias.get(alias, set())
