@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from store.models import NameIndex, NameKey
+from store.models import CrawlRun, NameIndex, NameKey
 from store.runs import BATCH, _batches, utcnow
 
 SEPARATOR = "\n"
@@ -89,3 +89,16 @@ def _check_layout(names: list[dict[str, Any]], version: str, versions: list[str]
             raise ValueError(f"name key rows must be numbered 0, 1, 2, ...: row {position} has {row['position']}")
         if SEPARATOR in row["core"] or SEPARATOR in (row["org"] or "") or row["org"] == "":
             raise ValueError(f"name key {row['cid']!r}: core/org may not hold a newline or be empty")
+
+
+def titles_version(engine: Engine) -> tuple:
+    """Changes whenever `title_rows` could: a run's records are written in the transaction that finishes it
+    (store.runs), so the runs' count, newest id, finished count and records total say when (one small table)."""
+    with engine.connect() as connection:
+        return tuple(
+            connection.execute(
+                select(
+                    func.count(), func.max(CrawlRun.id), func.count(CrawlRun.finished_at), func.sum(CrawlRun.records)
+                )
+            ).one()
+        )

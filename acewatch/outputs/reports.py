@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from acewatch.check import as_url
 from acewatch.schedule import stored_next_run
 from acewatch.text import for_terminal
+from acewatch.titles import title_lookups
 from monitor.diff import RECOMMENDED
 from monitor.names import normalize
 from monitor.notes import note_is_problem, notes_of, rendered_pages
@@ -291,17 +292,9 @@ def find_subjects(engine: Engine, name: str) -> tuple[set[str], set[str]]:
     """ACE cids and Coursera program ids that go by `name`, plus their word-for-word partners."""
     query = name.strip()
     key = normalize(query).text
-    slug = _slug_of(query)
-    cids = {
-        cid
-        for cid, ace_id, title in stored.exhibit_names(engine)
-        if query in (cid, ace_id, title) or (title and normalize(title).text == key)
-    }
-    program_ids = {
-        pid
-        for pid, program_slug, title in stored.program_names(engine)
-        if query in (pid, title) or program_slug == slug or (title and normalize(title).text == key)
-    }
+    ace, coursera = title_lookups(engine)  # kept until a run is written: no scan of every title per question
+    cids = ace.find(query, key, alias=query)
+    program_ids = coursera.find(query, key, alias=_slug_of(query))
     return _with_partners(engine, cids, program_ids)
 
 
