@@ -83,12 +83,20 @@ def top_scores(query: str, cores: Sequence[str], k: int) -> list[int]:
 
 
 def core_search(index: NameIndex, org: str | None) -> CoreSearch | None:
-    """The fast search over ``index.pool_cores(org)``, built on first use and kept with the index."""
+    """The fast search over ``index.pool_cores(org)``, kept with the index; None the first time a pool is asked.
+
+    A search costs more to build than one scan, so it is built when a kept index is asked about the
+    same pool a second time: a process that checks one name (the CLI, even through the API's kept
+    index) scans and never imports numpy; a long-lived one (the web app) builds it once.
+    """
     search = index.searches.get(org)
     if search is None:
+        if org not in index.searches:
+            if len(index.searches) < MAX_KEPT_POOLS:
+                index.searches[org] = None  # asked once: scan this time
+            return None
         search = CoreSearch(index.pool_cores(org)[1])
-        if len(index.searches) < MAX_KEPT_POOLS:
-            index.searches[org] = search
+        index.searches[org] = search
     return search
 
 
