@@ -345,6 +345,13 @@ class Acewatch:
                 self._engine.dispose()
                 self._engine = None
 
+    def __enter__(self) -> Acewatch:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """`with Acewatch.from_config() as watch:` leaves no connection open behind a script."""
+        self.close()
+
     @contextmanager
     def store_errors(self, during: str = "", then: str = "") -> Iterator[None]:
         """A database that fails mid-way (server restarted, connection cut) is one StoreFailed line."""

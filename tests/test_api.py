@@ -159,8 +159,10 @@ def test_run_holds_the_lock_and_checks_alert_urls_before_crawling(db_url, tmp_pa
         bad_urls.run()
     with Session(watch.engine) as session:
         assert session.exec(select(CrawlRun)).all() == []
-    watch.close()
     bad_urls.close()
+    with watch as same:
+        assert same.status().to_dict()["lock"] is None  # released: the API took nothing it kept
+    assert watch._engine is None  # closed on leaving the block
 
 
 def test_the_web_app_reads_through_the_api():
