@@ -8,6 +8,8 @@ import uuid
 import pytest
 
 PG_ADMIN_URL = os.environ.get("ACEWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+# Every store test runs on both (tests.support.fresh_store_url makes a new store of either).
+BACKENDS = ["sqlite", "postgresql"]
 
 
 def _pg_available() -> bool:
@@ -44,18 +46,22 @@ def _drop_pg_database(admin_url: str, name: str) -> None:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=BACKENDS)
 def db_url(request, tmp_path):
     """A new, empty store URL on each backend."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'acewatch.db'}"
-        return
-    admin = request.getfixturevalue("pg_admin")
-    url, name = _fresh_pg_database(admin)
-    try:
-        yield url
-    finally:
-        _drop_pg_database(admin, name)
+    from tests.support import fresh_store_url
+
+    return fresh_store_url(request, tmp_path)
+
+
+@pytest.fixture
+def engine(db_url):
+    """A migrated engine on a new store of each backend, disposed after the test."""
+    from store.database import open_engine
+
+    engine = open_engine(db_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

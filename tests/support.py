@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -21,6 +22,36 @@ def site_config(db_url: str, site, tmp_path: Path, **crawl) -> Config:
     config = config.with_sites(site.urls, site.ace_organization_ids)
     crawl = {"download_timeout": 5.0, "retry_times": 2, "timeout_seconds": 240, **crawl}
     return replace(config, crawl=replace(config.crawl, **crawl))
+
+
+def write_site_config(
+    path: Path,
+    site,
+    *,
+    alert_urls: Sequence[str] = (),
+    feed_path: str = "",
+    organizations: Sequence[str] | None = None,
+    **crawl,
+) -> Path:
+    """The fixture site as a TOML config file, for tests that run the real command line or daemon.
+
+    The one writer of the file's layout (keys as in acewatch/config.py); a command-line run
+    gets shorter limits than `site_config` (one retry, two minutes), `crawl` overrides them.
+    """
+    crawl = {"timeout_seconds": 120, "download_timeout": 5.0, "retry_times": 1, **crawl}
+    sections = {
+        "ace": {"base_url": site.urls["ace"], "organizations": list(organizations or site.ace_organization_ids)},
+        "coursera": {"api_url": site.urls["coursera_api"], "site_url": site.urls["coursera_site"]},
+        "crawl": crawl,
+        "alerts": {"urls": list(alert_urls), "feed_path": feed_path},
+    }
+    lines = [
+        line
+        for name, values in sections.items()
+        for line in (f"[{name}]", *(f"{key} = {json.dumps(value)}" for key, value in values.items()), "")
+    ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
 
 
 def acewatch(*args: str, db: str, home: Path, check: bool = False, **env) -> subprocess.CompletedProcess:
@@ -48,13 +79,17 @@ def events_by_type(events: list[dict]) -> dict[str, list[dict]]:
 
 
 def fresh_store_url(request, tmp_path: Path) -> str:
-    """A new SQLite file or a new PostgreSQL database (dropped when `request` ends)."""
+    """A new SQLite file or a new PostgreSQL database (dropped when `request` ends), by `request.param`.
+
+    PostgreSQL comes through the `pg_admin` fixture: a server that is not there fails the test, never skips it.
+    """
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'acewatch.db'}"
-    from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
+    from tests.conftest import _drop_pg_database, _fresh_pg_database
 
-    db_url, name = _fresh_pg_database(PG_ADMIN_URL)
-    request.addfinalizer(lambda: _drop_pg_database(PG_ADMIN_URL, name))
+    admin = request.getfixturevalue("pg_admin")
+    db_url, name = _fresh_pg_database(admin)
+    request.addfinalizer(lambda: _drop_pg_database(admin, name))
     return db_url
 
 

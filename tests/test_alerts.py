@@ -19,7 +19,6 @@ from acewatch.alerts import deliver_pending, digest_title, masked_label, queue_d
 from acewatch.outputs.digest import event_line
 from monitor.diff import event
 from store.cycles import begin_cycle, finish_cycle
-from store.database import open_engine
 from store.models import Delivery
 from store.runs import utcnow
 from tests.listeners import Mailbox, Webhook, free_port
@@ -60,13 +59,6 @@ def sample_events() -> list[dict]:
     ]
 
 
-@pytest.fixture
-def engine(db_url):
-    engine = open_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
 def stored_cycle(engine, events) -> int:
     cycle_id = begin_cycle(engine, None, None, None)
     finish_cycle(engine, cycle_id, [], events)
@@ -97,15 +89,12 @@ def webhook_factory():
     hooks = []
 
     def start(statuses=(), delay=0.0) -> Webhook:
-        hook = Webhook(statuses, delay)
-        hook.thread.start()
-        hooks.append(hook)
-        return hook
+        hooks.append(Webhook(statuses, delay).start())
+        return hooks[-1]
 
     yield start
     for hook in hooks:
-        hook.server.shutdown()
-        hook.server.server_close()
+        hook.stop()
 
 
 # --- tests ----------------------------------------------------------------------------------------

@@ -64,3 +64,19 @@ def test_render_mode_is_checked(tmp_path):
     with pytest.raises(ConfigError, match='crawl.render must be "never", "auto" or "always"'):
         load_config(path, environ={})
     assert load_config(environ={"HOME": str(tmp_path)}).crawl.render == "auto"
+
+
+def test_the_fixture_site_as_a_file_reads_as_the_fixture_site_config(tmp_path):
+    """tests.support writes the fixture site's config two ways (a Config, a TOML file for the real
+    command line): the file must read back as the same settings, or CLI tests would crawl elsewhere."""
+    from dataclasses import replace
+
+    from fixtures.server import FixtureSite
+    from tests.support import site_config, write_site_config
+
+    with FixtureSite(day="day1") as site:
+        path = write_site_config(tmp_path / "acewatch.toml", site, alert_urls=["json://127.0.0.1:9/hook"])
+        from_file = load_config(path, db="sqlite:///x.db", environ={"HOME": str(tmp_path)})
+        direct = site_config("sqlite:///x.db", site, tmp_path, timeout_seconds=120, retry_times=1)
+    assert from_file.alerts.urls == ("json://127.0.0.1:9/hook",)
+    assert replace(from_file, alerts=direct.alerts, source=direct.source) == direct

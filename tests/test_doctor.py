@@ -15,7 +15,7 @@ import pytest
 
 from acewatch.doctor.checks import diagnose
 from tests.browser import chromium_executable
-from tests.support import acewatch, site_config
+from tests.support import acewatch, site_config, write_site_config
 
 WRONG = "8cf144ea-0000-ea11-a812-000d3a33232a"
 SECRET = "s3cr3tT0ken"
@@ -51,13 +51,12 @@ def closed_port() -> int:
 
 
 def test_all_well_exits_0_and_masks_alert_tokens(site, config, tmp_path):
-    toml = tmp_path / "acewatch.toml"
-    organizations = ", ".join(f'"{oid}"' for oid in site.ace_organization_ids[:3])
-    toml.write_text(
-        f'[ace]\nbase_url = "{site.urls["ace"]}"\norganizations = [{organizations}]\n'
-        f'[coursera]\napi_url = "{site.urls["coursera_api"]}"\nsite_url = "{site.urls["coursera_site"]}"\n'
-        '[crawl]\nrender = "never"\n'
-        f'[alerts]\nurls = ["json://127.0.0.1:9/hook?token={SECRET}", "slack://T000/B000/{SECRET}"]\n'
+    toml = write_site_config(
+        tmp_path / "acewatch.toml",
+        site,
+        organizations=site.ace_organization_ids[:3],
+        alert_urls=[f"json://127.0.0.1:9/hook?token={SECRET}", f"slack://T000/B000/{SECRET}"],
+        render="never",
     )
     result = acewatch("--config", str(toml), "doctor", db=config.db, home=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr

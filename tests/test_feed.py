@@ -13,18 +13,10 @@ from acewatch.outputs.digest import event_line
 from acewatch.outputs.feed import ATOM, write_feed
 from monitor.diff import event
 from store.cycles import begin_cycle, finish_cycle
-from store.database import open_engine
 from store.models import ChangeEvent
 
 NS = {"a": ATOM}
 EVIL = 'Data <script>alert("x")</script> ]]> & <![CDATA[ boom \x1b[31mred\x07 \x0b\ufffe'
-
-
-@pytest.fixture
-def engine(db_url):
-    engine = open_engine(db_url)
-    yield engine
-    engine.dispose()
 
 
 def store_cycle(engine, events) -> int:

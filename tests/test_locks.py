@@ -18,13 +18,6 @@ from store.models import RunLock
 RACERS = 6
 
 
-@pytest.fixture
-def engine(db_url):
-    engine = open_engine(db_url)
-    yield engine
-    engine.dispose()
-
-
 def test_second_acquire_refused_while_held(engine):
     assert acquire(engine, "run", "host-a:1", ttl_seconds=60)
     assert not acquire(engine, "run", "host-b:2", ttl_seconds=60)

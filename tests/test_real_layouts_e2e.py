@@ -9,8 +9,6 @@ hold the right ACE ID, title, period and credits for each, never "Course".
 
 from __future__ import annotations
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from acewatch.config import load_config
@@ -19,6 +17,7 @@ from fixtures import site
 from fixtures.dataset import load_catalog
 from store.database import open_engine
 from store.runs import get_run, load_snapshot
+from tests.listeners import Answer, Listener, Request
 
 OID = "03099b28-9016-e811-810f-5065f38bf0e1"
 
@@ -33,37 +32,25 @@ def _pages():
 PAGES, ORG = _pages()
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):  # quiet test output
-        pass
-
-    def do_GET(self):
-        parts = urlsplit(self.path)
-        path, query = parts.path.lower(), parse_qs(parts.query)
-        if path == "/robots.txt":
-            return self._send(200, "User-agent: *\nDisallow: /_layouts/\n", "text/plain")
-        if path.endswith("/organization.aspx"):
-            links = "".join(f'<p><a href="Course.aspx?org=Google&amp;cid={cid}">exhibit</a></p>' for cid in PAGES)
-            return self._send(200, f"<html><body><h1>Google</h1>{links}</body></html>")
-        if path.endswith("/course.aspx") and query.get("cid", [""])[0] in PAGES:
-            exhibit, layout = PAGES[query["cid"][0]]
-            return self._send(200, site.render_ace_exhibit_real(exhibit, ORG, layout, version=2))
-        return self._send(404, "<html><body><h1>Not found</h1></body></html>")
-
-    def _send(self, status: int, body: str, kind: str = "text/html; charset=utf-8"):
-        data = body.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def _page(request: Request) -> Answer:
+    """robots.txt, the organization page and the three exhibits; anything else is 404."""
+    parts = urlsplit(request.path)
+    path, query = parts.path.lower(), parse_qs(parts.query)
+    html = "text/html; charset=utf-8"
+    if path == "/robots.txt":
+        return 200, "User-agent: *\nDisallow: /_layouts/\n", "text/plain"
+    if path.endswith("/organization.aspx"):
+        links = "".join(f'<p><a href="Course.aspx?org=Google&amp;cid={cid}">exhibit</a></p>' for cid in PAGES)
+        return 200, f"<html><body><h1>Google</h1>{links}</body></html>", html
+    if path.endswith("/course.aspx") and query.get("cid", [""])[0] in PAGES:
+        exhibit, layout = PAGES[query["cid"][0]]
+        return 200, site.render_ace_exhibit_real(exhibit, ORG, layout, version=2), html
+    return 404, "<html><body><h1>Not found</h1></body></html>", html
 
 
 def test_three_real_layouts_crawled_over_http(tmp_path):
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{server.server_address[1]}"
+    with Listener(_page) as server:
+        base = server.base_url
         config = load_config(db=f"sqlite:///{tmp_path / 'a.db'}", environ={"HOME": str(tmp_path)})
         config = config.with_sites({"ace": base, "coursera_api": base + "/api/", "coursera_site": base}, [OID])
         engine = open_engine(config.db)
@@ -71,8 +58,6 @@ def test_three_real_layouts_crawled_over_http(tmp_path):
         assert get_run(engine, run_id).outcome == "finished"
         records = {r["cid"]: r for r in load_snapshot(engine, "ace", run_id)}
         engine.dispose()
-    finally:
-        server.shutdown()
     assert set(records) == set(PAGES)
     for cid, (exhibit, layout) in PAGES.items():
         record = records[cid]

@@ -23,7 +23,7 @@ from fixtures.server import FixtureSite
 from store.database import open_engine
 from store.locks import acquire, holder_of, release
 from store.models import CrawlRun, Cycle
-from tests.support import ROOT
+from tests.support import ROOT, write_site_config
 
 SERVER_COMMANDS = ("schedule", "status", "history", "export")
 # Until acewatch.cli registers the server commands, tests register them in the child process.
@@ -48,29 +48,6 @@ def cli_env(db: str, home: Path) -> dict[str, str]:
     environ = {**os.environ, "HOME": str(home), "ACEWATCH_DB": db, "COLUMNS": "200"}
     environ.pop("ACEWATCH_CONFIG", None)
     return environ
-
-
-def write_site_config(path: Path, site: FixtureSite, timeout_seconds: int = 120, download_timeout: float = 5.0) -> Path:
-    """A TOML config pointing acewatch at the fixture site (keys as in acewatch/config.py)."""
-    organizations = ", ".join(f'"{oid}"' for oid in site.ace_organization_ids)
-    path.write_text(
-        f"""
-[ace]
-base_url = "{site.urls["ace"]}"
-organizations = [{organizations}]
-
-[coursera]
-api_url = "{site.urls["coursera_api"]}"
-site_url = "{site.urls["coursera_site"]}"
-
-[crawl]
-timeout_seconds = {timeout_seconds}
-download_timeout = {download_timeout}
-retry_times = 1
-""",
-        encoding="utf-8",
-    )
-    return path
 
 
 def start_daemon(db: str, home: Path, config: Path | None, *args: str) -> tuple[subprocess.Popen, Path]:

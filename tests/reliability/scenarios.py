@@ -41,7 +41,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +52,8 @@ from acewatch.cycle import run_cycle
 from fixtures.server import FixtureSite
 from store.cycles import cycle_events
 from store.database import open_engine
-from tests.support import EXPECTED_CHANGES, ROOT, site_config
+from tests.listeners import Listener, Request
+from tests.support import EXPECTED_CHANGES, ROOT, site_config, write_site_config
 
 # --------------------------------------------------------------------------- the day-2 oracle
 
@@ -224,55 +224,38 @@ for _seed in (11, 12):
 # --------------------------------------------------------------------------- the alert channel
 
 
-class Hook:
+class Hook(Listener):
     """A webhook listener (Apprise `json://`): records each POST when it arrives, by path.
 
     `hold` (an Event) makes it keep the connection open after recording, so a
     test can catch a delivery in its `sending` state; `release()` lets go.
+    Started at once: the reliability environment shares one for all its runs.
     """
 
     def __init__(self):
-        self.received: list[dict[str, Any]] = []
-        self.lock = threading.Lock()
+        super().__init__()
         self.arrived = threading.Event()
         self.hold = threading.Event()
         self.released = threading.Event()
-        hook = self
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                try:
-                    payload = json.loads(body or b"{}")
-                except ValueError:
-                    payload = {"raw": body.decode("utf-8", "replace")}
-                with hook.lock:
-                    hook.received.append({"path": self.path, "payload": payload, "at": time.time()})
-                hook.arrived.set()
-                if hook.hold.is_set():
-                    hook.released.wait(30)
-                try:
-                    self.send_response(200)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                except OSError:
-                    pass
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
-        self.thread.start()
+    def respond(self, request: Request) -> tuple[int, bytes, str]:
+        self.arrived.set()
+        if self.hold.is_set():
+            self.released.wait(30)
+        return 200, b"", "text/plain"
 
     def url(self, path: str) -> str:
         return f"json://127.0.0.1:{self.port}/{path.strip('/')}"
 
     def messages(self, path: str) -> list[dict[str, Any]]:
+        """The POSTs to `path` as {"path", "payload", "at"}, in arrival order."""
         with self.lock:
-            return [r for r in self.received if r["path"].rstrip("/") == "/" + path.strip("/")]
+            return [
+                {"path": r.path, "payload": r.json(), "at": r.at}
+                for r in self.received
+                if r.path.rstrip("/") == "/" + path.strip("/")
+            ]
 
     def release(self) -> None:
         self.hold.clear()
@@ -280,8 +263,7 @@ class Hook:
 
     def stop(self) -> None:
         self.release()
-        self.server.shutdown()
-        self.server.server_close()
+        super().stop()
 
 
 # --------------------------------------------------------------------------- environment
@@ -539,28 +521,9 @@ KILL_PHASES = ("crawling", "storing", "diffing", "alerting")
 
 def write_config(path: Path, site: FixtureSite, alert_url: str | list[str], feed_path: str = "", **crawl) -> Path:
     """The TOML file `acewatch run` reads: the fixture site's hosts, quick crawl limits, the alert URL(s)."""
-    crawl = {"download_timeout": 3.0, "retry_times": 1, "timeout_seconds": 120, **crawl}
-    organizations = ", ".join(f'"{oid}"' for oid in site.ace_organization_ids)
     urls = [alert_url] if isinstance(alert_url, str) else list(alert_url)
-    lines = [
-        "[ace]",
-        f'base_url = "{site.urls["ace"]}"',
-        f"organizations = [{organizations}]",
-        "",
-        "[coursera]",
-        f'api_url = "{site.urls["coursera_api"]}"',
-        f'site_url = "{site.urls["coursera_site"]}"',
-        "",
-        "[crawl]",
-        *(f"{k} = {json.dumps(v)}" for k, v in crawl.items()),
-        "",
-        "[alerts]",
-        f"urls = {json.dumps(urls)}",
-        f"feed_path = {json.dumps(feed_path)}",
-        "",
-    ]
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    crawl = {"download_timeout": 3.0, "retry_times": 1, "timeout_seconds": 120, **crawl}
+    return write_site_config(path, site, alert_urls=urls, feed_path=feed_path, **crawl)
 
 
 def start_run(db_url: str, config: Path, log: Path, *extra: str) -> subprocess.Popen:

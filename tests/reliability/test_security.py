@@ -17,10 +17,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import threading
 import urllib.request
 import xml.etree.ElementTree as ET
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -30,7 +28,7 @@ from fixtures.dataset import CATALOG_DIR
 from fixtures.server import FixtureSite
 from store.database import open_engine
 from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
-from tests.listeners import Mailbox, free_port
+from tests.listeners import Listener, Mailbox, free_port
 from tests.reliability.scenarios import CHANGE, Hook, copy_store, query, start_run, write_config
 from tests.support import acewatch
 
@@ -41,30 +39,16 @@ UNSAFE = ("\x1b", "\x07", "\u202e", "\u202c")
 OFFSITE_CID = "deadbeef-0000-4000-8000-000000000001"
 
 
-class Tripwire:
+class Tripwire(Listener):
     """An HTTP listener that must never be asked anything (an off-site target)."""
 
     def __init__(self, host: str):
-        self.hits: list[str] = []
-        wire = self
+        super().__init__(host=host)
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                wire.hits.append(self.path)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+    @property
+    def hits(self) -> list[str]:
+        return [request.path for request in self.received]
 
 
 def hostile_catalog(target, other_host: Tripwire, other_port: Tripwire):
@@ -74,8 +58,8 @@ def hostile_catalog(target, other_host: Tripwire, other_port: Tripwire):
     orgs = {org["oid"]: org for org in day1["ace"]["organizations"]}
     google = next(o for o in orgs.values() if o["name"] == "Google")
     microsoft = next(o for o in orgs.values() if o["name"] == "Microsoft")
-    google["website"] = f"{other_host.url}/National-Guide/Pages/Course.aspx?org=Google&cid={OFFSITE_CID}"
-    microsoft["website"] = f"{other_port.url}/National-Guide/Pages/Course.aspx?org=Microsoft&cid={OFFSITE_CID}"
+    google["website"] = f"{other_host.base_url}/National-Guide/Pages/Course.aspx?org=Google&cid={OFFSITE_CID}"
+    microsoft["website"] = f"{other_port.base_url}/National-Guide/Pages/Course.aspx?org=Microsoft&cid={OFFSITE_CID}"
     (target / "day1.json").write_text(json.dumps(day1))
     day2 = json.loads((target / "day2.json").read_text())
     for patch in day2["patches"]:
@@ -102,7 +86,7 @@ def hostile_run(tmp_path_factory):
     db = f"sqlite:///{home / 'acewatch.db'}"
     feed = home / "feed.atom"
     site = FixtureSite(day="day1", catalog_dir=hostile_catalog(home / "catalog", other_host, other_port)).start()
-    site.set_robots("real", foreign_sitemap=other_host.url + "/sitemap.xml")  # robots.txt points off-site too
+    site.set_robots("real", foreign_sitemap=other_host.base_url + "/sitemap.xml")  # robots.txt points off-site too
     try:
         mail = f"mailto://127.0.0.1:{smtp.port}?from=acewatch@example.com&to=adviser@example.com&mode=insecure&cto=5"
         config = write_config(home / "acewatch.toml", site, mail, feed_path=str(feed))
@@ -204,8 +188,8 @@ def test_crawl_never_leaves_the_configured_site(hostile_run):
     assert not any(OFFSITE_CID in path for _role, _method, path, _status in hostile_run["requests"])
     # the pages did carry those links (and credly.com, twitter.com...), and were crawled
     google, microsoft = hostile_run["pages"]
-    assert f"{other_host.url}/National-Guide/Pages/Course.aspx" in google + microsoft
-    assert f"{other_port.url}/National-Guide/Pages/Course.aspx" in google + microsoft
+    assert f"{other_host.base_url}/National-Guide/Pages/Course.aspx" in google + microsoft
+    assert f"{other_port.base_url}/National-Guide/Pages/Course.aspx" in google + microsoft
     assert "https://www.credly.com/" in google and "https://twitter.com/" in google
     assert len([p for r, _m, p, _s in hostile_run["requests"] if r == "ace" and "Organization.aspx" in p]) >= 24
 
