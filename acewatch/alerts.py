@@ -34,18 +34,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import apprise
 
-from acewatch.outputs.digest import ORDER, render_text
+from acewatch.outputs.digest import render_text
 from acewatch.text import for_terminal
+from monitor.events import Event, grouped
 from store import outbox
 from store.outbox import NewDelivery, Outgoing
 from store.runs import utcnow
@@ -61,23 +61,6 @@ SENT, FAILED, SKIPPED = "sent", "failed", "skipped"
 STALE_AFTER = timedelta(minutes=30)
 # Upper bound for one Apprise notify() call, all of its network I/O included.
 SEND_TIMEOUT = 60.0
-
-# Short words for the digest title, in the digest's own order.
-SHORT = {
-    "lost_ace": "lost ACE",
-    "gained_ace": "gained",
-    "credits_changed": "credits changed",
-    "recommendation_renewed": "renewed",
-    "name_mismatch": "name mismatch",
-    "renamed": "renamed",
-    "recommendation_expiring": "expiring",
-    "new_program": "new",
-    "removed_program": "removed",
-    "record_unreadable": "unreadable",
-    "source_unhealthy": "source unhealthy",
-    "source_recovered": "source recovered",
-    "claim_changed": "claim changed",
-}
 
 TEST_TITLE = "acewatch: test notification"
 TEST_BODY = "This is a test from acewatch (acewatch notify --test): alerts to this channel work."
@@ -308,11 +291,9 @@ def send_test(urls: Sequence[str], *, timeout: float = SEND_TIMEOUT) -> list[tup
 # --- Queueing -------------------------------------------------------------------------------------
 
 
-def digest_title(events: Sequence[dict[str, Any]]) -> str:
-    """`acewatch: 3 changes (2 lost ACE, 1 gained)`: the counts a person triages by."""
-    counts = Counter(e["type"] for e in events)
-    kinds = [k for k in ORDER if counts.get(k)] + sorted(k for k in counts if k not in SHORT)
-    summary = ", ".join(f"{counts[k]} {SHORT.get(k, for_terminal(k))}" for k in kinds)
+def digest_title(events: Sequence[Event]) -> str:
+    """`acewatch: 3 changes (2 lost ACE, 1 gained)`: the counts a person triages by (monitor.events.KINDS)."""
+    summary = ", ".join(f"{len(items)} {for_terminal(kind.short)}" for kind, items in grouped(list(events)))
     noun = "change" if len(events) == 1 else "changes"
     return f"acewatch: {len(events)} {noun}" + (f" ({summary})" if summary else "")
 
@@ -333,7 +314,7 @@ def _usable_urls(urls: Sequence[str]) -> dict[str, str]:
 
 
 def digest_rows(
-    cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str], notes: Sequence[str] = ()
+    cycle_id: int, events: Sequence[Event], urls: Sequence[str], notes: Sequence[str] = ()
 ) -> list[NewDelivery]:
     """The outbox rows of a cycle's digest, one per usable channel (none for a cycle without events).
 
@@ -350,7 +331,7 @@ def digest_rows(
     ]
 
 
-def queue_digest(engine: Engine, cycle_id: int, events: list[dict[str, Any]], urls: Sequence[str]) -> int:
+def queue_digest(engine: Engine, cycle_id: int, events: Sequence[Event], urls: Sequence[str]) -> int:
     """Queue the cycle's digest once per configured channel; returns how many rows were new.
 
     Nothing is queued for a cycle without events. Re-queueing the same cycle

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from acewatch.config import Config
     from acewatch.cycle import CycleReport
     from acewatch.doctor.checks import Finding
+    from monitor.events import Event
     from store.reader import StoreReader
 
 
@@ -156,22 +157,25 @@ class RunResult:
         return ExitCode.OK if self.report.healthy else ExitCode.ATTENTION
 
     def to_dict(self) -> dict[str, Any]:
+        from acewatch.jsonout import plain
         from acewatch.outputs.render import report_dict
 
-        return report_dict(self.report)
+        return plain(report_dict(self.report))
 
 
 @dataclass(frozen=True)
 class Changes:
-    """A cycle's events; `to_dict()` is `changes --json` (README schema)."""
+    """A cycle's events (monitor.events.Event); `to_dict()` is `changes --json` (README schema)."""
 
     cycle: int
-    events: list
+    events: list[Event]
     data: dict[str, Any] = field(repr=False)
     exit_code: ExitCode = ExitCode.OK
 
     def to_dict(self) -> dict[str, Any]:
-        return self.data
+        from acewatch.jsonout import plain
+
+        return plain(self.data)
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,10 @@ class History:
         return ExitCode.OK if self.timeline else ExitCode.ATTENTION
 
     def to_dict(self) -> dict[str, Any]:
-        return self.data
+        """`history --json`: each entry's events as monitor.events.Event.to_json, scraped text made safe."""
+        from acewatch.jsonout import plain
+
+        return plain(self.data)
 
 
 @dataclass(frozen=True)
@@ -502,19 +509,20 @@ class Acewatch:
 
     def history(self, name: str) -> History:
         """A program's timeline across cycles, by ACE or Coursera title, ACE id or cid, slug or URL."""
-        from acewatch.outputs.reports import history_data, sanitize
+        from acewatch.outputs.reports import history_data
 
         with self.store_errors():
-            data = sanitize(history_data(self.engine, name))
+            data = history_data(self.engine, name)
         return History(query=data["query"], timeline=data["timeline"], data=data)
 
     def status(self, runs: int = 5) -> Status:
         """Recent runs per source and their health, data age, next scheduled run, alert backlog, lock."""
-        from acewatch.outputs.reports import sanitize, status_data
+        from acewatch.jsonout import plain
+        from acewatch.outputs.reports import status_data
 
         config = self.config
         with self.store_errors():
-            data = sanitize(status_data(self.engine, config.db, runs=runs, max_age_days=config.check.max_age_days))
+            data = plain(status_data(self.engine, config.db, runs=runs, max_age_days=config.check.max_age_days))
         return Status(problems=tuple(data["problems"]), data=data)
 
     def export(self) -> Export:

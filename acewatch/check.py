@@ -346,4 +346,6 @@ def exit_code(answer: dict[str, Any]) -> int:
 
 
 def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat(timespec="seconds") if moment else None
+    from acewatch.jsonout import utc_iso
+
+    return utc_iso(moment)

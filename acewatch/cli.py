@@ -11,7 +11,6 @@ under a second, so it never loads Scrapy, SQLAlchemy or SQLModel.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -92,7 +91,10 @@ def main_options(
 
 
 def print_json(data: Any) -> None:
-    typer.echo(json.dumps(data, indent=2, default=str, ensure_ascii=False))
+    """Every `--json` output: one time format, scraped text made terminal-safe (acewatch.jsonout)."""
+    from acewatch.jsonout import dumps
+
+    typer.echo(dumps(data))
 
 
 @app.command()
@@ -346,14 +348,13 @@ def audit(
     6 on a store or config error.
     """
     from acewatch.audit import render_csv, render_text
-    from acewatch.outputs.reports import sanitize
 
     if as_json and as_csv:
         fail("--json and --csv exclude each other", ExitCode.USAGE)
     with api_errors():
         report = api_of(ctx).audit()
     if as_json:
-        print_json(sanitize(report.to_dict()))
+        print_json(report.to_dict())
     else:
         typer.echo(render_csv(report) if as_csv else render_text(report), nl=not as_csv)
     done(report)

@@ -22,11 +22,11 @@ from monitor.diff import (
     claim_changed,
     claim_events,
     coursera_events,
-    event,
     expiring_events,
     match_events,
     unreadable_events,
 )
+from monitor.events import Event, event
 from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import canonical_org, name_key_rows, vendor_of
@@ -37,6 +37,7 @@ from store.cycles import (
     announced,
     begin_cycle,
     cycle_claims,
+    cycle_events,
     cycle_match_cids,
     cycle_matches,
     finish_cycle,
@@ -66,7 +67,7 @@ log = logging.getLogger(__name__)
 class CycleReport:
     cycle_id: int | None
     runs: dict[str, Any] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)  # as stored: with ids and detection time
     matches: list[dict[str, Any]] = field(default_factory=list)
     deliveries: Any = None  # acewatch.alerts.DeliveryReport, when alert URLs are configured
 
@@ -130,14 +131,19 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     # The digest is queued in the cycle's own transaction: no crash can lose an alert.
     notes = note_lines({source: get_run(engine, run_id) for source, run_id in run_ids.items()})
     finish_cycle(
-        engine, cycle_id, matches, events, deliveries=digest_rows(cycle_id, events, config.alerts.urls, notes=notes)
+        engine,
+        cycle_id,
+        matches,
+        events,
+        deliveries=digest_rows(cycle_id, events, config.alerts.urls, notes=notes),
     )
     deliveries = send_alerts(config, engine)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}
-    return CycleReport(cycle_id, runs, events, matches, deliveries)
+    stored = [Event.from_row(row) for row in cycle_events(engine, cycle_id)]  # `run` prints what `changes` will
+    return CycleReport(cycle_id, runs, stored, matches, deliveries)
 
 
-def stuck_events(config: Config, engine: Engine, run_ids: dict[str, int], healthy_runs) -> list[dict]:
+def stuck_events(config: Config, engine: Engine, run_ids: dict[str, int], healthy_runs) -> list[Event]:
     """record_unreadable for each record of a run crawled now that stays unknown run after run."""
     after = config.health.unreadable_alert_after
     events = []
@@ -159,7 +165,7 @@ def send_alerts(config: Config, engine: Engine):
     return report
 
 
-def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[dict[str, Any]]:
+def judge_run(config: Config, engine: Engine, source: str, run_id: int) -> list[Event]:
     """Apply the health gate; return a source_unhealthy/source_recovered event on a transition."""
     run = get_run(engine, run_id)
     history = recent_runs(engine, source, limit=config.health.median_of_last, healthy=True, before_id=run_id)
@@ -287,8 +293,8 @@ def _program_status(program: dict, verdict: str, period) -> str:
     return "recommended" if verdict in RECOMMENDED and period.status == ACTIVE else "not_recommended"
 
 
-def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[dict]:
-    events: list[dict] = []
+def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[Event]:
+    events: list[Event] = []
     if ace_run and previous.ace_run_id and previous.ace_run_id != ace_run.id:
         events += ace_events(engine, get_run(engine, previous.ace_run_id), ace_run)
     if coursera_run and previous.coursera_run_id and previous.coursera_run_id != coursera_run.id:
@@ -304,7 +310,7 @@ def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[dict]
     return events
 
 
-def _claim_events(engine, previous, ace_run, coursera_run, matches) -> list[dict]:
+def _claim_events(engine, previous, ace_run, coursera_run, matches) -> list[Event]:
     """claim_changed events against the previous cycle, an unknown verdict there replaced by the last known."""
     old = cycle_claims(engine, previous.id)
     old.update(last_known_claims(engine, [key for key, claim in old.items() if claim == "unknown"], previous.id))

@@ -22,9 +22,8 @@ from acewatch.api import EXPORT_FORMATS, ExitCode
 
 def _print_json(data: Any) -> None:
     from acewatch.cli import print_json
-    from acewatch.outputs.reports import sanitize
 
-    print_json(sanitize(data))
+    print_json(data)
 
 
 # --------------------------------------------------------------------------
@@ -189,7 +188,7 @@ def history(
     if as_json:
         _print_json(found.to_dict())
     else:
-        show_history(found.to_dict())
+        show_history(found.data)  # typed events; every scraped string is printed through for_rich
     done(found)
 
 
@@ -220,6 +219,7 @@ def show_history(data: dict[str, Any]) -> None:
 
 
 def _show_entry(entry: dict[str, Any]) -> None:
+    from acewatch.jsonout import utc_iso
     from acewatch.outputs.digest import event_line
     from acewatch.outputs.render import console
     from acewatch.text import for_rich
@@ -233,7 +233,7 @@ def _show_entry(entry: dict[str, Any]) -> None:
     for program in entry["coursera"]:
         out.print("  Coursera " + _program_text(program))
     for event in entry["events"]:
-        out.print(f"  [bold]event {event['type']}[/] {event['detected_at']}: {for_rich(event_line(event))}")
+        out.print(f"  [bold]event {event.type}[/] {utc_iso(event.detected_at)}: {for_rich(event_line(event))}")
 
 
 def _exhibit_text(exhibit: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from monitor.claims import ABOUT_AN_EXHIBIT, ClaimVerdict, explain
+from monitor.events import Event, event
 from monitor.names import word_differences
 from monitor.status import ACTIVE, UNKNOWN, exhibit_status
 from monitor.versions import (
@@ -36,48 +37,7 @@ from store.runs import (
     unreadable_keys,
 )
 
-EVENT_TYPES = (
-    "gained_ace",
-    "lost_ace",
-    "credits_changed",
-    "recommendation_renewed",
-    "renamed",
-    "name_mismatch",
-    "new_program",
-    "removed_program",
-    "recommendation_expiring",
-    "record_unreadable",
-    "source_unhealthy",
-    "source_recovered",
-    "claim_changed",
-)
 RECOMMENDED = ("exact", "equivalent")
-
-
-def event(
-    type_: str,
-    source: str,
-    key: str,
-    subject: str,
-    old=None,
-    new=None,
-    url=None,
-    runs: tuple[int | None, int | None] = (None, None),
-    **details,
-) -> dict[str, Any]:
-    assert type_ in EVENT_TYPES, type_
-    return {
-        "type": type_,
-        "source": source,
-        "subject_key": key,
-        "subject": subject,
-        "old": None if old is None else str(old),
-        "new": None if new is None else str(new),
-        "evidence_url": url,
-        "from_run_id": runs[0],
-        "to_run_id": runs[1],
-        "details": details,
-    }
 
 
 def _differences(old: str, new: str) -> list[str]:
@@ -93,7 +53,7 @@ def _with_last_known(engine: Engine, source: str, records: list[dict], run_id: i
     return by_key
 
 
-def ace_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
+def ace_events(engine: Engine, old_run, new_run) -> list[Event]:
     """ACE programs that gained or lost a recommendation, changed credits or were renewed, judged per
     ACE ID over all its versions (monitor.versions: a new version is not a new program); renames per page."""
     changes = snapshot_changes(engine, "ace", old_run.id, new_run.id)
@@ -113,7 +73,7 @@ def ace_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
     return events + _renames(changes["changed"], old, new, judged, runs)
 
 
-def _renames(cids: list[str], old: dict[str, dict], new: dict[str, dict], judged: dict[str, str], runs) -> list[dict]:
+def _renames(cids: list[str], old: dict[str, dict], new: dict[str, dict], judged: dict[str, str], runs) -> list[Event]:
     """A page whose title changed, both nights readable; not when its ACE ID gained, lost or is held back
     (that event says more, or nothing may be said)."""
     events = []
@@ -196,7 +156,7 @@ def _exhibit_base(record: dict, runs) -> dict[str, Any]:
     }
 
 
-def _program_events(change: ProgramChange, group: VersionGroup, runs) -> list[dict]:
+def _program_events(change: ProgramChange, group: VersionGroup, runs) -> list[Event]:
     """The one event (or none) for an ACE ID's judgement, about the version that decides."""
     before, after = change.before, change.after
     if change.kind == GAINED:
@@ -254,7 +214,7 @@ def _period_text(period: dict | None) -> str:
     return f"{period.get('start') or '?'} to {period.get('end') or 'open end'}"
 
 
-def coursera_events(engine: Engine, old_run, new_run) -> list[dict[str, Any]]:
+def coursera_events(engine: Engine, old_run, new_run) -> list[Event]:
     """Programs that appeared, vanished or changed title on Coursera."""
     changes = snapshot_changes(engine, "coursera", old_run.id, new_run.id)
     old = _with_last_known(
@@ -321,7 +281,7 @@ def match_events(
     programs: dict[str, dict],
     exhibits: dict[str, dict],
     runs,
-) -> list[dict[str, Any]]:
+) -> list[Event]:
     """A Coursera title that stopped matching its (still active) ACE name word for word."""
     events = []
     for program_id, before in old_matches.items():
@@ -364,7 +324,7 @@ def claim_events(
     programs: dict[str, dict],
     exhibits: dict[str, dict],
     runs,
-) -> list[dict[str, Any]]:
+) -> list[Event]:
     """A program page's ACE claim that now stands differently against the guide (old -> new verdict)."""
     events = []
     for match in new_matches:
@@ -408,7 +368,7 @@ def expiring_events(
     within_days: int,
     already: set[tuple[str, str | None]],
     versions_of: Callable[[list[str]], list[dict]] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Event]:
     """Active recommendations whose period ends within `within_days`, each announced once; not when
     another version of the same ACE ID (`versions_of`: ACE IDs -> their rows) carries the program on
     the day after (a version ending as its successor begins is no ending of the recommendation)."""
@@ -439,21 +399,21 @@ def expiring_events(
     return _without_successors(events, versions_of) if versions_of and events else events
 
 
-def _without_successors(events: list[dict], versions_of: Callable[[list[str]], list[dict]]) -> list[dict]:
+def _without_successors(events: list[Event], versions_of: Callable[[list[str]], list[dict]]) -> list[Event]:
     """The expiring events whose ACE ID has no other version active on the day after their end."""
     siblings: dict[str, list[dict]] = {}
-    for row in versions_of(sorted({e["details"]["ace_id"] for e in events if e["details"].get("ace_id")})):
+    for row in versions_of(sorted({e.ace_id for e in events if e.ace_id})):
         siblings.setdefault(row["ace_id"], []).append(row)
     kept = []
     for item in events:
-        after = date.fromisoformat(item["new"]) + timedelta(days=1)
-        others = [r for r in siblings.get(item["details"].get("ace_id"), []) if r["cid"] != item["subject_key"]]
+        after = date.fromisoformat(item.new) + timedelta(days=1)
+        others = [r for r in siblings.get(item.ace_id, []) if r["cid"] != item.subject_key]
         if not any(exhibit_status(r["periods"], r["parse_status"], after).status == ACTIVE for r in others):
             kept.append(item)
     return kept
 
 
-def unreadable_events(source: str, unknown_by_run: list[dict[str, dict]], after: int, run_id: int) -> list[dict]:
+def unreadable_events(source: str, unknown_by_run: list[dict[str, dict]], after: int, run_id: int) -> list[Event]:
     """Records `unknown` in exactly the last `after` healthy runs: each stuck record reported once.
 
     `unknown_by_run` holds the unknown records by key of the newest healthy runs, newest first

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Engine, delete, func, insert, select, update
 
@@ -11,6 +11,13 @@ from store import outbox
 from store.models import ChangeEvent, Cycle, ProgramMatch
 from store.outbox import NewDelivery
 from store.runs import utcnow
+
+
+class EventRow(Protocol):
+    """An event as the store keeps it: its columns. (monitor.events.Event is one; the store imports nothing of ours,
+    so the conversion is the event's own `to_row`.)"""
+
+    def to_row(self) -> dict[str, Any]: ...
 
 
 def begin_cycle(
@@ -33,7 +40,7 @@ def finish_cycle(
     engine: Engine,
     cycle_id: int,
     matches: Sequence[dict[str, Any]],
-    events: Sequence[dict[str, Any]],
+    events: Sequence[EventRow],
     deliveries: Sequence[NewDelivery] = (),
 ) -> None:
     """Store a cycle's matches, events and queued digests (`deliveries`, the alert outbox rows)
@@ -64,7 +71,7 @@ def finish_cycle(
                         "to_run_id": None,
                         "subject": "",
                         "details": {},
-                        **e,
+                        **e.to_row(),
                     }
                     for e in events
                 ],

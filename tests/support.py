@@ -74,7 +74,7 @@ def acewatch(*args: str, db: str, home: Path, check: bool = False, **env) -> sub
 def events_by_type(events: list[dict]) -> dict[str, list[dict]]:
     grouped: dict[str, list[dict]] = {}
     for event in events:
-        grouped.setdefault(event["type"], []).append(event)
+        grouped.setdefault(event.type, []).append(event)
     return grouped
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from acewatch.alerts import deliver_pending, digest_title, masked_label, queue_digest, send_test, validate_urls
 from acewatch.outputs.digest import event_line
-from monitor.diff import event
+from monitor.events import event
 from store.cycles import begin_cycle, finish_cycle
 from store.models import Delivery
 from store.runs import utcnow

@@ -78,20 +78,20 @@ def test_day_two_changes_verdicts_with_one_event_each(two_days):
     }
     assert changed == DAY2_CHANGES
     events = events_by_type(two_days["day2"].events)["claim_changed"]
-    assert sorted((e["details"]["slug"], (e["old"], e["new"])) for e in events) == sorted(DAY2_CHANGES.items())
-    assert "claim_changed" not in {e["type"] for e in two_days["day1"].events}
+    assert sorted((e.details["slug"], (e.old, e.new)) for e in events) == sorted(DAY2_CHANGES.items())
+    assert "claim_changed" not in {e.type for e in two_days["day1"].events}
 
 
 def test_claim_changed_carries_the_words_and_the_credits(two_days):
-    events = {e["details"]["slug"]: e for e in events_by_type(two_days["day2"].events)["claim_changed"]}
+    events = {e.details["slug"]: e for e in events_by_type(two_days["day2"].events)["claim_changed"]}
     renamed = events[CHANGE["renamed"]["coursera_slug"]]
-    assert renamed["details"]["differences"] == ["Development -> Developer"]
-    assert renamed["details"]["ace_id"] == CHANGE["renamed"]["ace_id"]
-    assert renamed["details"]["page_credits"] == CHANGE["renamed"]["day2"]["coursera_claim_credits"]
-    assert renamed["evidence_url"].endswith(CHANGE["renamed"]["coursera_path"])
+    assert renamed.details["differences"] == ["Development -> Developer"]
+    assert renamed.details["ace_id"] == CHANGE["renamed"]["ace_id"]
+    assert renamed.details["page_credits"] == CHANGE["renamed"]["day2"]["coursera_claim_credits"]
+    assert renamed.evidence_url.endswith(CHANGE["renamed"]["coursera_path"])
     gained = events[CHANGE["gained_ace"]["coursera_slug"]]
-    assert gained["details"]["credits"] == gained["details"]["page_credits"] == 9
-    assert "expired" in events[CHANGE["recommendation_ended"]["coursera_slug"]]["details"]["reason"]
+    assert gained.details["credits"] == gained.details["page_credits"] == 9
+    assert "expired" in events[CHANGE["recommendation_ended"]["coursera_slug"]].details["reason"]
 
 
 def test_changes_json_digest_and_feed_list_claim_changes(two_days, tmp_path):

@@ -72,7 +72,7 @@ def test_an_unchanged_night_reads_the_same_records_for_a_fraction_of_the_bytes(d
     assert full.healthy and quiet.healthy
     for source in ("ace", "coursera"):
         assert _records(engine, quiet.runs[source]) == _records(engine, full.runs[source]), source
-    assert [e for e in quiet.events if e["type"] not in ("recommendation_expiring",)] == []
+    assert [e for e in quiet.events if e.type not in ("recommendation_expiring",)] == []
     assert sum(1 for row in full_log if row[STATUS] == 304) == 0
     assert sum(1 for row in quiet_log if row[STATUS] == 304) > 0.8 * len(quiet_log) - 10
     assert quiet_bytes < 0.2 * full_bytes, (quiet_bytes, full_bytes)
@@ -91,9 +91,9 @@ def test_changed_pages_are_fetched_whole_and_every_change_is_reported(tmp_path):
     assert all(status == 200 for _role, _method, path, status in log if any(cid in path for cid in changed))
     by_type = events_by_type(day2.events)
     expected = {c["change"]: c["cid"] for c in EXPECTED_CHANGES}
-    assert [e["subject_key"] for e in by_type["credits_changed"]] == [expected["credits_changed"]]
-    assert {e["subject_key"] for e in by_type["lost_ace"]} == {expected["lost_ace"], expected["recommendation_ended"]}
-    assert [e["subject_key"] for e in by_type["gained_ace"]] == [expected["gained_ace"]]
+    assert [e.subject_key for e in by_type["credits_changed"]] == [expected["credits_changed"]]
+    assert {e.subject_key for e in by_type["lost_ace"]} == {expected["lost_ace"], expected["recommendation_ended"]}
+    assert [e.subject_key for e in by_type["gained_ace"]] == [expected["gained_ace"]]
     engine.dispose()
 
 

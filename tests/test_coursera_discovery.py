@@ -133,5 +133,5 @@ def test_a_sub_sitemap_that_fails_makes_the_run_unhealthy_naming_it_not_programs
     run = faulted.runs["coursera"]
     assert run.healthy is False
     assert "sitemap~www~s12n.xml.gz" in " ".join(c["message"] for c in run.health_report if not c["ok"])
-    assert not [e for e in faulted.events if e["type"] in ("removed_program", "new_program")]
+    assert not [e for e in faulted.events if e.type in ("removed_program", "new_program")]
     engine.dispose()

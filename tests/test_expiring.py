@@ -40,8 +40,8 @@ def test_expiring_recommendations_are_announced_once(tmp_path):
         config = replace(config, alerts=replace(config.alerts, expiring_within_days=window))
         first = run_cycle(config, engine, progress="off")
         second = run_cycle(config, engine, progress="off")
-    announced = [e for e in first.events if e["type"] == "recommendation_expiring"]
-    assert {e["subject_key"] for e in announced} == expected
-    assert all(e["new"] == soonest.isoformat() for e in announced)
-    assert not [e for e in second.events if e["type"] == "recommendation_expiring"]
+    announced = [e for e in first.events if e.type == "recommendation_expiring"]
+    assert {e.subject_key for e in announced} == expected
+    assert all(e.new == soonest.isoformat() for e in announced)
+    assert not [e for e in second.events if e.type == "recommendation_expiring"]
     engine.dispose()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,7 +12,7 @@ from sqlalchemy import update
 
 from acewatch.outputs.digest import event_line
 from acewatch.outputs.feed import ATOM, write_feed
-from monitor.diff import event
+from monitor.events import event
 from store.cycles import begin_cycle, finish_cycle
 from store.models import ChangeEvent
 
@@ -177,11 +178,11 @@ def test_characters_xml_cannot_hold_are_dropped(tmp_path):
     """SQLite keeps NUL and U+FFFE in scraped text; ElementTree would write them and break the file."""
     from acewatch.outputs.feed import build_feed
 
-    item = {
-        **event("new_program", "coursera", "p-1", "Bad\x00 \ufffeTitle\x1f"),
-        "id": 1,
-        "detected_at": datetime(2026, 3, 1, tzinfo=UTC),
-    }
+    item = replace(
+        event("new_program", "coursera", "p-1", "Bad\x00 \ufffeTitle\x1f"),
+        id=1,
+        detected_at=datetime(2026, 3, 1, tzinfo=UTC),
+    )
     path = tmp_path / "feed.atom"
     build_feed([item]).write(path, encoding="utf-8", xml_declaration=True)
     assert parse(path).find("a:entry/a:title", NS).text == "New on Coursera: Bad Title"

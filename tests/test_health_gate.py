@@ -48,14 +48,14 @@ def test_faulted_ace_crawl_is_held_back_then_recovers(fault, tmp_path):
     assert faulted.runs["coursera"].healthy is True
     by_type = events_by_type(faulted.events)
     assert not STATUS_EVENTS & set(by_type), faulted.events
-    assert [e["subject_key"] for e in by_type["source_unhealthy"]] == ["ace"]
+    assert [e.subject_key for e in by_type["source_unhealthy"]] == ["ace"]
     assert recovered.healthy
     by_type = events_by_type(recovered.events)
-    assert [e["subject_key"] for e in by_type["source_recovered"]] == ["ace"]
+    assert [e.subject_key for e in by_type["source_recovered"]] == ["ace"]
     expected = {c["change"]: c["cid"] for c in EXPECTED_CHANGES}
-    assert {e["subject_key"] for e in by_type["lost_ace"]} == {expected["lost_ace"], expected["recommendation_ended"]}
-    assert [e["subject_key"] for e in by_type["gained_ace"]] == [expected["gained_ace"]]
-    assert [e["subject_key"] for e in by_type["credits_changed"]] == [expected["credits_changed"]]
+    assert {e.subject_key for e in by_type["lost_ace"]} == {expected["lost_ace"], expected["recommendation_ended"]}
+    assert [e.subject_key for e in by_type["gained_ace"]] == [expected["gained_ace"]]
+    assert [e.subject_key for e in by_type["credits_changed"]] == [expected["credits_changed"]]
     engine.dispose()
 
 
@@ -68,7 +68,7 @@ def test_unhealthy_transition_is_reported_once_not_every_night(tmp_path):
         site.set_faults(FAULTS["http_500"])
         first = run_cycle(config, engine, progress="off")
         second = run_cycle(config, engine, progress="off")
-    assert [e["type"] for e in first.events] == ["source_unhealthy"]
+    assert [e.type for e in first.events] == ["source_unhealthy"]
     assert second.events == []
 
 
@@ -85,7 +85,7 @@ def test_unreadable_removed_exhibit_is_not_a_loss_until_confirmed(db_url, tmp_pa
         site.clear_faults()
         confirmed = run_cycle(config, engine, progress="off")
     assert flicker.runs["ace"].healthy, flicker.runs["ace"].health_report
-    assert lost["cid"] not in {e["subject_key"] for e in flicker.events if e["type"] == "lost_ace"}
-    assert [e["subject_key"] for e in confirmed.events if e["type"] == "lost_ace"] == [lost["cid"]]
+    assert lost["cid"] not in {e.subject_key for e in flicker.events if e.type == "lost_ace"}
+    assert [e.subject_key for e in confirmed.events if e.type == "lost_ace"] == [lost["cid"]]
     assert len([e for e in cycle_events(engine) if e["type"] == "lost_ace" and e["subject_key"] == lost["cid"]]) == 1
     engine.dispose()

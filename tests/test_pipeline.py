@@ -38,26 +38,26 @@ def test_day_one_is_the_baseline(two_days):
 def test_gained_ace(two_days):
     expected = CHANGE["gained_ace"]
     (event,) = events_by_type(two_days["day2"].events)["gained_ace"]
-    assert event["subject_key"] == expected["cid"]
-    assert event["details"]["ace_id"] == expected["ace_id"]
-    assert event["details"]["credits"] == expected["day2"]["ace_credits_total"]
+    assert event.subject_key == expected["cid"]
+    assert event.details["ace_id"] == expected["ace_id"]
+    assert event.details["credits"] == expected["day2"]["ace_credits_total"]
 
 
 def test_lost_ace_when_exhibit_removed_and_when_period_ended(two_days):
-    lost = {e["subject_key"]: e for e in events_by_type(two_days["day2"].events)["lost_ace"]}
+    lost = {e.subject_key: e for e in events_by_type(two_days["day2"].events)["lost_ace"]}
     removed, ended = CHANGE["lost_ace"], CHANGE["recommendation_ended"]
     assert set(lost) == {removed["cid"], ended["cid"]}
-    assert lost[removed["cid"]]["new"] == "removed"
-    assert "removed" in lost[removed["cid"]]["details"]["reason"]
-    assert lost[ended["cid"]]["new"] == "expired"
-    assert "period ended" in lost[ended["cid"]]["details"]["reason"]
+    assert lost[removed["cid"]].new == "removed"
+    assert "removed" in lost[removed["cid"]].details["reason"]
+    assert lost[ended["cid"]].new == "expired"
+    assert "period ended" in lost[ended["cid"]].details["reason"]
 
 
 def test_credits_changed(two_days):
     expected = CHANGE["credits_changed"]
     (event,) = events_by_type(two_days["day2"].events)["credits_changed"]
-    assert event["subject_key"] == expected["cid"]
-    assert (float(event["old"]), float(event["new"])) == (
+    assert event.subject_key == expected["cid"]
+    assert (float(event.old), float(event.new)) == (
         expected["day1"]["ace_credits_total"],
         expected["day2"]["ace_credits_total"],
     )
@@ -67,18 +67,18 @@ def test_renamed_on_coursera_and_no_longer_matching_word_for_word(two_days):
     expected = CHANGE["renamed"]
     by_type = events_by_type(two_days["day2"].events)
     (renamed,) = by_type["renamed"]
-    assert renamed["subject_key"] == expected["coursera_path"]
-    assert renamed["old"] == expected["day1"]["coursera_page_title"]
-    assert renamed["new"] == expected["day2"]["coursera_page_title"]
-    assert renamed["details"]["differences"] == ["Developer -> Development"]
+    assert renamed.subject_key == expected["coursera_path"]
+    assert renamed.old == expected["day1"]["coursera_page_title"]
+    assert renamed.new == expected["day2"]["coursera_page_title"]
+    assert renamed.details["differences"] == ["Developer -> Development"]
     (mismatch,) = by_type["name_mismatch"]
-    assert mismatch["subject_key"] == expected["coursera_path"]
-    assert (mismatch["old"], mismatch["new"]) == ("exact", "near")
-    assert mismatch["details"]["ace_id"] == expected["ace_id"]
+    assert mismatch.subject_key == expected["coursera_path"]
+    assert (mismatch.old, mismatch.new) == ("exact", "near")
+    assert mismatch.details["ace_id"] == expected["ace_id"]
 
 
 def test_nothing_else_changed(two_days):
-    assert sorted(e["type"] for e in two_days["day2"].events) == sorted(
+    assert sorted(e.type for e in two_days["day2"].events) == sorted(
         ["gained_ace", "lost_ace", "lost_ace", "credits_changed", "renamed", "name_mismatch"] + ["claim_changed"] * 4
     )  # the page claims of four programs stand differently (tests/test_claims_e2e.py)
 

@@ -23,7 +23,7 @@ from acewatch import ExitCode
 from acewatch import check as check_module
 from acewatch.cli import app
 from acewatch.config import Config
-from monitor.diff import EVENT_TYPES
+from monitor.events import EVENT_TYPES
 from tests.support import ROOT, acewatch
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")

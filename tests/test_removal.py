@@ -186,7 +186,7 @@ def _cycles(site, config, engine, nights: list[list[dict]]) -> list:
 
 
 def _status_events(report) -> Counter:
-    return Counter((e["type"], e["subject_key"]) for e in report.events if e["type"] in STATUS_EVENTS)
+    return Counter((e.type, e.subject_key) for e in report.events if e.type in STATUS_EVENTS)
 
 
 @pytest.mark.parametrize("answer", sorted(ANSWERS))
@@ -231,7 +231,7 @@ def test_a_systemic_failure_is_still_unhealthy_and_silent(tmp_path):
         day1, day2 = _cycles(site_, config, engine, [faults])
     assert day1.healthy and day2.runs["ace"].healthy is False
     assert not _status_events(day2)
-    assert [e["type"] for e in day2.events if e["source"] == "ace"] == ["source_unhealthy"]
+    assert [e.type for e in day2.events if e.source == "ace"] == ["source_unhealthy"]
     engine.dispose()
 
 
@@ -300,11 +300,9 @@ def _unknown(*keys: str) -> dict[str, dict]:
 )
 def test_a_record_stuck_unknown_is_reported_once(history, after, reported):
     events = unreadable_events("ace", history[: after + 1], after, run_id=9)
-    assert {e["subject_key"] for e in events} == reported
+    assert {e.subject_key for e in events} == reported
     for e in events:
-        assert (
-            e["type"] == "record_unreadable" and e["new"] == "HTTP 500" and e["evidence_url"].endswith(e["subject_key"])
-        )
+        assert e.type == "record_unreadable" and e.new == "HTTP 500" and e.evidence_url.endswith(e.subject_key)
 
 
 def test_an_exhibit_unreadable_night_after_night_is_reported_once_and_the_source_stays_healthy(tmp_path):
@@ -317,8 +315,8 @@ def test_an_exhibit_unreadable_night_after_night_is_reported_once_and_the_source
         config = replace(config, health=replace(config.health, unreadable_alert_after=2))
         reports = _cycles(site_, config, engine, [_fault("status:500", stuck)] * 3)
     assert all(r.healthy for r in reports)
-    told = [[e for e in r.events if e["type"] == "record_unreadable"] for r in reports]
+    told = [[e for e in r.events if e.type == "record_unreadable"] for r in reports]
     assert [len(t) for t in told] == [0, 0, 1, 0]
-    assert told[2][0]["subject_key"] == stuck and "500" in told[2][0]["new"]
+    assert told[2][0].subject_key == stuck and "500" in told[2][0].new
     assert ("gained_ace", EXPECTED["gained_ace"]) in _status_events(reports[1])  # the rest is not held back
     engine.dispose()

@@ -101,14 +101,14 @@ def test_the_browser_obeys_robots_txt_too(crawls):
 
 def test_a_real_loss_is_confirmed_only_after_rendering(crawls):
     day2 = crawls["auto_day2"]
-    lost = [e for e in day2["events"] if e["type"] == "lost_ace"]
-    assert [e["subject_key"] for e in lost] == [LOST_CID]
+    lost = [e for e in day2["events"] if e.type == "lost_ace"]
+    assert [e.subject_key for e in lost] == [LOST_CID]
     assert LOST_CID not in day2["records"]
 
 
 def test_never_says_filled_by_script_in_one_line_instead_of_losses(crawls):
     never = crawls["never_day2"]
-    assert not [e for e in never["events"] if e["type"] in ("lost_ace", "removed_program")]
+    assert not [e for e in never["events"] if e.type in ("lost_ace", "removed_program")]
     messages = [note["message"] for note in notes_of(never["run"].health_report)]
     script_lines = [m for m in messages if SCRIPT_FILLED in m]
     assert len(script_lines) == 1, messages

@@ -65,13 +65,13 @@ def test_a_second_version_is_one_credits_change(db_url):
     events = events_between(
         db_url, [exhibit("v1", 1, 6), OTHER], [exhibit("v1", 1, 6, ENDED), exhibit("v2", 2, 9), OTHER]
     )
-    assert [(e["type"], e["subject_key"], e["old"], e["new"]) for e in events] == [("credits_changed", "v2", "6", "9")]
-    assert (events[0]["details"]["old_cid"], events[0]["details"]["new_version"]) == ("v1", 2)
+    assert [(e.type, e.subject_key, e.old, e.new) for e in events] == [("credits_changed", "v2", "6", "9")]
+    assert (events[0].details["old_cid"], events[0].details["new_version"]) == ("v1", 2)
 
 
 def test_same_credits_on_a_new_version_is_a_renewal(db_url):
     events = events_between(db_url, [exhibit("v1", 1, 6)], [exhibit("v2", 2, 6, ("2025-07-01", "2035-06-30"))])
-    assert [(e["type"], e["subject_key"], e["new"]) for e in events] == [
+    assert [(e.type, e.subject_key, e.new) for e in events] == [
         ("recommendation_renewed", "v2", "2025-07-01 to 2035-06-30")
     ]
 
@@ -91,7 +91,7 @@ def test_an_unreadable_old_version_still_belongs_to_its_ace_id(db_url):
 
 def test_every_version_gone_is_one_loss(db_url):
     events = events_between(db_url, [exhibit("v1", 1, 6), exhibit("v2", 2, 9), OTHER], [OTHER])
-    assert [(e["type"], e["subject_key"], e["new"]) for e in events] == [("lost_ace", "v2", "removed")]
+    assert [(e.type, e.subject_key, e.new) for e in events] == [("lost_ace", "v2", "removed")]
 
 
 def test_a_version_unreadable_two_nights_running_still_holds_its_ace_id_back(db_url):

@@ -125,8 +125,7 @@ def test_the_active_version_gives_credits_and_period():
 
 def test_every_event_type_has_a_heading_and_a_short_word():
     """The renewal is a new event type: every output names it (digest heading, alert title word)."""
-    from acewatch.alerts import SHORT
-    from acewatch.outputs.digest import HEADINGS
-    from monitor.diff import EVENT_TYPES
+    from monitor.events import BY_TYPE
 
-    assert [t for t in EVENT_TYPES if t not in HEADINGS or t not in SHORT] == []
+    kind = BY_TYPE["recommendation_renewed"]
+    assert kind.heading.startswith("Recommendation renewed") and kind.short == "renewed"

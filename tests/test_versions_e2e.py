@@ -45,11 +45,10 @@ def test_version_two_is_one_credits_change_not_gained_and_lost(two_days):
     about = [
         e
         for e in two_days["day2"].events
-        if ((e["details"] or {}).get("ace_id") == ACE_ID or e["subject_key"] in (V1, V2))
-        and e["type"] != "claim_changed"
+        if ((e.details or {}).get("ace_id") == ACE_ID or e.subject_key in (V1, V2)) and e.type != "claim_changed"
     ]
-    assert [(e["type"], e["subject_key"], e["old"], e["new"]) for e in about] == [("credits_changed", V2, "9", "12")]
-    details = about[0]["details"]
+    assert [(e.type, e.subject_key, e.old, e.new) for e in about] == [("credits_changed", V2, "9", "12")]
+    details = about[0].details
     assert (details["old_cid"], details["old_version"], details["new_version"]) == (V1, 1, 2)
     assert details["new_period"]["start"] == "2025-07-01" and details["old_period"]["end"] == "2033-06-30"
 
@@ -68,8 +67,8 @@ def test_the_other_changes_of_day_two_are_unchanged(two_days):
 
 def test_the_page_still_claiming_version_one_credits_is_a_claim_change(two_days):
     """Version 2 recommends 12 credits; the Coursera page still claims version 1's 9 (tests/test_claims_e2e.py)."""
-    (claim,) = [e for e in events_by_type(two_days["day2"].events)["claim_changed"] if e["details"]["ace_id"] == ACE_ID]
-    assert (claim["old"], claim["new"], claim["details"]["page_credits"], claim["details"]["credits"]) == (
+    (claim,) = [e for e in events_by_type(two_days["day2"].events)["claim_changed"] if e.details["ace_id"] == ACE_ID]
+    assert (claim.old, claim.new, claim.details["page_credits"], claim.details["credits"]) == (
         "supported",
         "credits_differ",
         9,

@@ -16,10 +16,12 @@ import tempfile
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from acewatch.outputs.digest import HEADINGS, event_line
+from acewatch.jsonout import utc_iso
+from acewatch.outputs.digest import event_line
 from acewatch.text import for_terminal
+from monitor.events import Event
 from store.cycles import cycle_events
 from store.runs import utcnow
 
@@ -39,20 +41,16 @@ def xml_text(value: object) -> str:
 
 def atom_time(value: datetime | None) -> str:
     """RFC 3339 in UTC; stored times may come back naive (SQLite) and are UTC then."""
-    value = value or utcnow()
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc_iso(value or utcnow())
 
 
-def newest_events(engine: Engine, limit: int) -> list[dict[str, Any]]:
+def newest_events(engine: Engine, limit: int) -> list[Event]:
     """The newest `limit` events, newest first (ids grow with detection order)."""
-    return cycle_events(engine, limit=limit)[::-1]
+    return [Event.from_row(row) for row in cycle_events(engine, limit=limit)[::-1]]
 
 
-def entry_title(event: dict[str, Any]) -> str:
-    heading = HEADINGS.get(event["type"], event["type"])
-    return xml_text(f"{heading}: {event.get('subject') or event.get('subject_key') or ''}")
+def entry_title(event: Event) -> str:
+    return xml_text(f"{event.kind.heading}: {event.subject or event.subject_key or ''}")
 
 
 def _is_web_link(url: object) -> bool:
@@ -66,18 +64,18 @@ def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
-def _entry(feed: ET.Element, event: dict[str, Any]) -> None:
+def _entry(feed: ET.Element, event: Event) -> None:
     entry = _sub(feed, "entry")
-    _sub(entry, "id", f"tag:acewatch,2026:event/{event['id']}")
+    _sub(entry, "id", f"tag:acewatch,2026:event/{event.id}")
     _sub(entry, "title", entry_title(event), type="text")
-    _sub(entry, "updated", atom_time(event.get("detected_at")))
-    _sub(entry, "category", term=xml_text(event["type"]))
-    if _is_web_link(event.get("evidence_url")):
-        _sub(entry, "link", href=xml_text(event["evidence_url"].strip()), rel="alternate")
+    _sub(entry, "updated", atom_time(event.detected_at))
+    _sub(entry, "category", term=xml_text(event.type))
+    if _is_web_link(event.evidence_url):
+        _sub(entry, "link", href=xml_text(event.evidence_url.strip()), rel="alternate")
     _sub(entry, "content", xml_text(event_line(event)), type="text")
 
 
-def build_feed(events: list[dict[str, Any]], title: str = "acewatch changes") -> ET.ElementTree:
+def build_feed(events: list[Event], title: str = "acewatch changes") -> ET.ElementTree:
     """An Atom document with one entry per event, in the order given (newest first)."""
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
@@ -86,7 +84,7 @@ def build_feed(events: list[dict[str, Any]], title: str = "acewatch changes") ->
     _sub(
         feed,
         "updated",
-        atom_time(max((e["detected_at"] for e in events if e.get("detected_at")), default=None, key=_sort_key)),
+        atom_time(max((e.detected_at for e in events if e.detected_at), default=None, key=_sort_key)),
     )
     _sub(_sub(feed, "author"), "name", "acewatch")
     _sub(feed, "generator", "acewatch")

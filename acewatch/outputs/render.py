@@ -5,11 +5,13 @@ All scraped text passes through acewatch.text before it is printed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
-from acewatch.outputs.digest import HEADINGS, event_line, group
+from acewatch.outputs.digest import event_line
 from acewatch.text import for_rich
+from monitor.events import Event, grouped
 
 VERDICT_STYLE = {"exact": "bold green", "equivalent": "bold green", "near": "bold yellow", "none": "bold red"}
 
@@ -21,31 +23,9 @@ def console():
     return Console(highlight=False, soft_wrap=True)
 
 
-def events_dict(cycle_id: int, events: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "cycle": cycle_id,
-        "count": len(events),
-        "events": [
-            {
-                key: event.get(key)
-                for key in (
-                    "id",
-                    "type",
-                    "source",
-                    "subject_key",
-                    "subject",
-                    "old",
-                    "new",
-                    "evidence_url",
-                    "from_run_id",
-                    "to_run_id",
-                    "detected_at",
-                    "details",
-                )
-            }
-            for event in events
-        ],
-    }
+def events_dict(cycle_id: int | None, events: Sequence[Event]) -> dict[str, Any]:
+    """A cycle's events as `changes` and `run` show them; `--json` prints each as Event.to_json (acewatch.jsonout)."""
+    return {"cycle": cycle_id, "count": len(events), "events": list(events)}
 
 
 def report_dict(report) -> dict[str, Any]:
@@ -71,14 +51,14 @@ def report_dict(report) -> dict[str, Any]:
     }
 
 
-def show_events(cycle_id: int | None, events: list[dict[str, Any]]) -> None:
+def show_events(cycle_id: int | None, events: Sequence[Event]) -> None:
     out = console()
     if not events:
         out.print(f"Cycle {cycle_id}: no changes.")
         return
     out.print(f"[bold]Cycle {cycle_id}: {len(events)} change{'s' * (len(events) != 1)}[/]")
-    for kind, items in group(events):
-        out.print(f"\n[bold]{HEADINGS[kind]}[/] ({len(items)})")
+    for kind, items in grouped(list(events)):
+        out.print(f"\n[bold]{for_rich(kind.heading)}[/] ({len(items)})")
         for event in items:
             out.print(f"  - {for_rich(event_line(event))}")
 

@@ -2,14 +2,13 @@
 
 These functions only read the store; the commands in acewatch.server_cli
 decide how the data looks. Scraped strings come back as stored: anything that
-prints them passes them through acewatch.text (see `sanitize`).
+prints them passes them through acewatch.text, or acewatch.jsonout for JSON.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import os
 import tempfile
 from collections import defaultdict
@@ -20,10 +19,12 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from acewatch.check import as_url
+from acewatch.jsonout import dumps, utc_iso
 from acewatch.schedule import stored_next_run
 from acewatch.text import for_terminal
 from acewatch.titles import title_lookups
 from monitor.diff import RECOMMENDED
+from monitor.events import Event
 from monitor.names import normalize
 from monitor.notes import note_is_problem, notes_of, rendered_pages
 from monitor.status import exhibit_status
@@ -77,27 +78,11 @@ def utcnow() -> datetime:
 
 
 def iso(moment: datetime | None) -> str | None:
-    moment = aware(moment)
-    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if moment else None
+    return utc_iso(moment)
 
 
 def age_text(hours: float) -> str:
     return f"{hours:.1f} hours" if hours < 48 else f"{hours / 24:.1f} days"
-
-
-def sanitize(data: Any) -> Any:
-    """The same data with every string made terminal-safe: JSON output may be `cat` to a terminal.
-
-    json.dumps(ensure_ascii=False) leaves C1 controls (U+009B is a CSI) and
-    bidi overrides in place, so a scraped title could still drive a terminal.
-    """
-    if isinstance(data, str):
-        return for_terminal(data)
-    if isinstance(data, dict):
-        return {key: sanitize(value) for key, value in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [sanitize(value) for value in data]
-    return data
 
 
 # --------------------------------------------------------------------------
@@ -253,7 +238,7 @@ def changes_data(engine: Engine, cycle: int | None = None) -> dict[str, Any]:
     chosen = cycle if cycle is not None else getattr(latest_cycle(engine), "id", None)
     if chosen is None:
         raise ReportError("no monitor cycle in this store yet: run `acewatch run` (or `acewatch demo`) first")
-    return events_dict(chosen, cycle_events(engine, chosen))
+    return events_dict(chosen, [Event.from_row(row) for row in cycle_events(engine, chosen)])
 
 
 # --------------------------------------------------------------------------
@@ -314,22 +299,10 @@ def _with_partners(engine: Engine, cids: set[str], program_ids: set[str]) -> tup
     return cids | {cid for _pid, cid in rows if cid}, program_ids | {pid for pid, _cid in rows}
 
 
-def _events(engine: Engine, keys: set[str]) -> dict[int, list[dict[str, Any]]]:
-    by_cycle: dict[int, list[dict[str, Any]]] = defaultdict(list)
+def _events(engine: Engine, keys: set[str]) -> dict[int, list[Event]]:
+    by_cycle: dict[int, list[Event]] = defaultdict(list)
     for row in stored.subject_events(engine, keys):
-        by_cycle[row["cycle_id"]].append(
-            {
-                "type": row["type"],
-                "source": row["source"],
-                "subject_key": row["subject_key"],
-                "subject": row["subject"],
-                "old": row["old"],
-                "new": row["new"],
-                "evidence_url": row["evidence_url"],
-                "detected_at": iso(row["detected_at"]),
-                "details": row["details"],
-            }
-        )
+        by_cycle[row["cycle_id"]].append(Event.from_row(row))
     return by_cycle
 
 
@@ -509,7 +482,7 @@ def csv_cell(value: Any) -> str:
 
 
 def export_json(data: dict[str, Any]) -> str:
-    return json.dumps(sanitize(data), indent=2, ensure_ascii=False) + "\n"
+    return dumps(data) + "\n"
 
 
 def render_export(data: dict[str, Any], fmt: str) -> str:

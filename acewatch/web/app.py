@@ -9,7 +9,6 @@ bound: more threads would only queue on the GIL).
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from acewatch.api import Acewatch, BadInput, NoEvidence, StoreFailed
+from acewatch.jsonout import dumps
 from acewatch.web.reads import READERS, Reads
 from acewatch.web.security import SecurityHeaders
 from acewatch.web.views import environment, verdict_of
@@ -46,8 +46,9 @@ def store_errors() -> tuple[type[BaseException], ...]:
 
 
 def json_response(data: Any, status: int = 200) -> Response:
-    """JSON as the CLI prints it (`default=str`, non-ASCII kept), so the twins parse to the same data."""
-    body = json.dumps(data, default=str, ensure_ascii=False)
+    """JSON as the CLI prints it (acewatch.jsonout: one time format, scraped text made safe), so the twins
+    parse to the same data."""
+    body = dumps(data, indent=None)
     return Response(body, status_code=status, media_type="application/json")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from acewatch.outputs.digest import HEADINGS
+from monitor.events import kind_of
 
 TEMPLATES = Path(__file__).with_name("templates")
 _WEB_LINK = re.compile(r"https?://[^\s<>\"']+\Z", re.IGNORECASE)
@@ -98,7 +98,7 @@ def by_version(versions: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def event_heading(kind: str) -> str:
-    return HEADINGS.get(kind, kind)
+    return kind_of(kind).heading
 
 
 def environment() -> Environment:

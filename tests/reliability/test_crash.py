@@ -159,7 +159,7 @@ def test_finish_cycle_stores_the_digest_with_the_events_or_nothing(db_url):
     from sqlalchemy import text
 
     from acewatch.alerts import digest_rows, queue_digest
-    from monitor.diff import event
+    from monitor.events import event
     from store.cycles import begin_cycle, finish_cycle
     from store.database import open_engine
 
