@@ -18,6 +18,7 @@ from monitor.claims import ClaimFacts, HeldBack, claim_verdict
 from monitor.diff import (
     EXPIRY_COLUMNS,
     RECOMMENDED,
+    SnapshotPair,
     ace_events,
     claim_changed,
     claim_events,
@@ -45,6 +46,7 @@ from store.cycles import (
     latest_cycle,
     latest_event,
 )
+from store.diffs import ace_snapshot_pair, snapshot_pair
 from store.names_index import write_name_index
 from store.runs import (
     exhibit_versions,
@@ -296,9 +298,9 @@ def _program_status(program: dict, verdict: str, period) -> str:
 def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[Event]:
     events: list[Event] = []
     if ace_run and previous.ace_run_id and previous.ace_run_id != ace_run.id:
-        events += ace_events(engine, get_run(engine, previous.ace_run_id), ace_run)
+        events += ace_events(changed_records(engine, get_run(engine, previous.ace_run_id), ace_run))
     if coursera_run and previous.coursera_run_id and previous.coursera_run_id != coursera_run.id:
-        events += coursera_events(engine, get_run(engine, previous.coursera_run_id), coursera_run)
+        events += coursera_events(changed_records(engine, get_run(engine, previous.coursera_run_id), coursera_run))
     if matches and (previous.ace_run_id, previous.coursera_run_id) != (ace_run.id, coursera_run.id):
         old = {m["program_id"]: m for m in cycle_matches(engine, previous.id, verdicts=RECOMMENDED)}
         new = {m["program_id"]: m for m in matches}
@@ -308,6 +310,15 @@ def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[Event
         events += match_events(old, new, programs, exhibits, (previous.coursera_run_id, coursera_run.id))
         events += _claim_events(engine, previous, ace_run, coursera_run, matches)
     return events
+
+
+def changed_records(engine: Engine, old_run, new_run) -> SnapshotPair:
+    """What two runs of one source differ by, read from the store for monitor.diff to judge."""
+    if new_run.source == "ace":
+        records = ace_snapshot_pair(engine, old_run.id, new_run.id)
+    else:
+        records = snapshot_pair(engine, new_run.source, old_run.id, new_run.id)
+    return SnapshotPair(old_run.id, new_run.id, old_run.started_at.date(), new_run.started_at.date(), **records)
 
 
 def _claim_events(engine, previous, ace_run, coursera_run, matches) -> list[Event]:

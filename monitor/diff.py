@@ -1,7 +1,8 @@
-"""Change events between two monitor cycles.
+"""Change events between two monitor cycles: plain records in, typed Events out.
 
-Snapshots are compared in SQL (only changed keys come back), then each change
-is read as typed events. Anything `unknown` on either side produces no event:
+The store compares snapshots in SQL and hands over only the changed records
+(store.diffs, as a `SnapshotPair`); this module reads each change as typed
+events, with no database. Anything `unknown` on either side produces no event:
 a page we could not read is not evidence that a program changed.
 """
 
@@ -11,8 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
-
-from sqlalchemy import Engine
 
 from monitor.claims import ABOUT_AN_EXHIBIT, ClaimVerdict, explain
 from monitor.events import Event, event
@@ -28,14 +27,6 @@ from monitor.versions import (
     ProgramChange,
     judge_versions,
 )
-from store.runs import (
-    SNAPSHOT_KEYS,
-    exhibit_versions,
-    last_known_records,
-    load_snapshot,
-    snapshot_changes,
-    unreadable_keys,
-)
 
 RECOMMENDED = ("exact", "equivalent")
 
@@ -44,33 +35,43 @@ def _differences(old: str, new: str) -> list[str]:
     return [str(d) for d in word_differences(old, new)]
 
 
-def _with_last_known(engine: Engine, source: str, records: list[dict], run_id: int) -> dict[str, dict]:
-    """Records by key, an unreadable one replaced by its last readable version (if any)."""
-    key = SNAPSHOT_KEYS[source]
-    by_key = {r[key]: r for r in records}
-    unreadable = [k for k, r in by_key.items() if r["parse_status"] != "ok"]
-    by_key.update(last_known_records(engine, source, unreadable, run_id))
-    return by_key
+@dataclass(frozen=True)
+class SnapshotPair:
+    """What two runs of one source differ by, as plain records (store.diffs reads them).
+
+    `old` holds the removed and changed records of the old run by key (an unreadable one replaced by its
+    last readable version, if any), `new` the added and changed ones of the new run. For ACE,
+    `old_versions`/`new_versions` hold every version of the ACE IDs involved as (ACE ID, row) pairs."""
+
+    old_run_id: int
+    new_run_id: int
+    old_day: date
+    new_day: date
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    old: dict[str, dict] = field(default_factory=dict)
+    new: dict[str, dict] = field(default_factory=dict)
+    old_versions: list[tuple[str, dict]] = field(default_factory=list)
+    new_versions: list[tuple[str, dict]] = field(default_factory=list)
+
+    @property
+    def runs(self) -> tuple[int, int]:
+        return (self.old_run_id, self.new_run_id)
 
 
-def ace_events(engine: Engine, old_run, new_run) -> list[Event]:
+def ace_events(pair: SnapshotPair) -> list[Event]:
     """ACE programs that gained or lost a recommendation, changed credits or were renewed, judged per
     ACE ID over all its versions (monitor.versions: a new version is not a new program); renames per page."""
-    changes = snapshot_changes(engine, "ace", old_run.id, new_run.id)
-    old = _with_last_known(
-        engine, "ace", load_snapshot(engine, "ace", old_run.id, changes["removed"] + changes["changed"]), old_run.id
-    )
-    new = {r["cid"]: r for r in load_snapshot(engine, "ace", new_run.id, changes["added"] + changes["changed"])}
-    runs = (old_run.id, new_run.id)
     events, judged = [], {}
-    for group in _version_groups(engine, old_run.id, new_run.id, old, new):
+    for group in version_groups(pair):
         change = judge_versions(
-            [ExhibitVersion.of(r, old_run.started_at.date()) for r in group.old.values()],
-            [ExhibitVersion.of(r, new_run.started_at.date()) for r in group.new.values()],
+            [ExhibitVersion.of(r, pair.old_day) for r in group.old.values()],
+            [ExhibitVersion.of(r, pair.new_day) for r in group.new.values()],
         )
         judged.update(dict.fromkeys([*group.old, *group.new], change.kind))
-        events += _program_events(change, group, runs)
-    return events + _renames(changes["changed"], old, new, judged, runs)
+        events += _program_events(change, group, pair.runs)
+    return events + _renames(pair.changed, pair.old, pair.new, judged, pair.runs)
 
 
 def _renames(cids: list[str], old: dict[str, dict], new: dict[str, dict], judged: dict[str, str], runs) -> list[Event]:
@@ -108,40 +109,24 @@ class VersionGroup:
     new: dict[str, dict] = field(default_factory=dict)
 
 
-def _version_groups(
-    engine: Engine, old_run_id: int, new_run_id: int, old: dict[str, dict], new: dict[str, dict]
-) -> list[VersionGroup]:
+def version_groups(pair: SnapshotPair) -> list[VersionGroup]:
     """The ACE IDs the changed rows belong to, each with all its versions on both nights.
 
     An unreadable row carries no ACE ID: it joins the ACE ID of its last readable copy, so a
     version we cannot read holds its ACE ID back instead of silently leaving the judgement (on
     the old night it is judged by that copy, as in any diff). One with no readable copy at all
     is judged alone, and so held back."""
-    ace_of = {cid: r["ace_id"] for rows in (old, new) for cid, r in rows.items() if r.get("ace_id")}
+    ace_of = {cid: r["ace_id"] for rows in (pair.old, pair.new) for cid, r in rows.items() if r.get("ace_id")}
     groups: dict[str, VersionGroup] = {}
-    for cid in {*old, *new}:
+    for cid in {*pair.old, *pair.new}:
         key = ace_of.get(cid, f"cid:{cid}")
         groups.setdefault(key, VersionGroup(key))
-    ace_ids = {key for key in groups if not key.startswith("cid:")}
-    for run_id, side, known in ((old_run_id, "old", old), (new_run_id, "new", new)):
-        members = [(row["ace_id"], row) for row in exhibit_versions(engine, run_id, sorted(ace_ids))]
-        members += _unreadable_members(engine, run_id, ace_ids, substitute=side == "old")
-        members += [(ace_of.get(cid, f"cid:{cid}"), row) for cid, row in known.items()]  # the changed rows win
-        for key, row in members:
-            getattr(groups[key], side)[row["cid"]] = row
+    for side, versions, known in (("old", pair.old_versions, pair.old), ("new", pair.new_versions, pair.new)):
+        members = list(versions) + [(ace_of.get(cid, f"cid:{cid}"), row) for cid, row in known.items()]
+        for key, row in members:  # the changed rows come last: they win
+            if key in groups:
+                getattr(groups[key], side)[row["cid"]] = row
     return [groups[key] for key in sorted(groups)]
-
-
-def _unreadable_members(engine: Engine, run_id: int, ace_ids: set[str], substitute: bool) -> list[tuple[str, dict]]:
-    """A run's unreadable rows whose last readable copy belongs to one of `ace_ids`, with the row to
-    judge: that copy when `substitute` (the old night), else the unreadable row itself."""
-    cids = unreadable_keys(engine, "ace", run_id)
-    if not cids:
-        return []
-    copies = {cid: r for cid, r in last_known_records(engine, "ace", cids, run_id).items() if r["ace_id"] in ace_ids}
-    if substitute:
-        return [(r["ace_id"], r) for r in copies.values()]
-    return [(copies[r["cid"]]["ace_id"], r) for r in load_snapshot(engine, "ace", run_id, sorted(copies))]
 
 
 def _exhibit_base(record: dict, runs) -> dict[str, Any]:
@@ -214,21 +199,11 @@ def _period_text(period: dict | None) -> str:
     return f"{period.get('start') or '?'} to {period.get('end') or 'open end'}"
 
 
-def coursera_events(engine: Engine, old_run, new_run) -> list[Event]:
+def coursera_events(pair: SnapshotPair) -> list[Event]:
     """Programs that appeared, vanished or changed title on Coursera."""
-    changes = snapshot_changes(engine, "coursera", old_run.id, new_run.id)
-    old = _with_last_known(
-        engine,
-        "coursera",
-        load_snapshot(engine, "coursera", old_run.id, changes["removed"] + changes["changed"]),
-        old_run.id,
-    )
-    new = {
-        r["program_id"]: r for r in load_snapshot(engine, "coursera", new_run.id, changes["added"] + changes["changed"])
-    }
-    runs = (old_run.id, new_run.id)
+    old, new, runs = pair.old, pair.new, pair.runs
     events = []
-    for key in changes["added"]:
+    for key in pair.added:
         if new[key]["parse_status"] == "ok":
             events.append(
                 event(
@@ -241,7 +216,7 @@ def coursera_events(engine: Engine, old_run, new_run) -> list[Event]:
                     slug=new[key]["slug"],
                 )
             )
-    for key in changes["removed"]:
+    for key in pair.removed:
         events.append(
             event(
                 "removed_program",
@@ -253,7 +228,7 @@ def coursera_events(engine: Engine, old_run, new_run) -> list[Event]:
                 slug=old[key]["slug"],
             )
         )
-    for key in changes["changed"]:
+    for key in pair.changed:
         before, after = old[key], new[key]
         if "unknown" in (before["parse_status"], after["parse_status"]) or before["title"] == after["title"]:
             continue

@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import text
 
+from acewatch.jsonout import plain
 from acewatch.outputs.reports import (
     EXPORT_FIELDS,
     csv_cell,
@@ -18,7 +19,6 @@ from acewatch.outputs.reports import (
     export_data,
     export_json,
     history_data,
-    sanitize,
     status_data,
     write_atomic,
 )
@@ -137,7 +137,7 @@ def test_status_flags_unhealthy_runs_overdue_schedule_and_failing_alerts(db_url)
 
 
 def _entry_types(entry: dict) -> set[str]:
-    return {event["type"] for event in entry["events"]}
+    return {event.type for event in entry["events"]}
 
 
 def test_history_of_the_renamed_program_shows_both_titles_and_the_name_mismatch(store):
@@ -156,9 +156,9 @@ def test_history_of_the_renamed_program_shows_both_titles_and_the_name_mismatch(
     assert after["ace_id"] == renamed["ace_id"] and after["differences"]
     assert first["events"] == []
     assert {"renamed", "name_mismatch"} <= _entry_types(second)
-    mismatch = next(e for e in second["events"] if e["type"] == "name_mismatch")
-    assert (mismatch["old"], mismatch["new"]) == ("exact", "near")
-    assert mismatch["evidence_url"].endswith(renamed["coursera_path"])
+    mismatch = next(e for e in second["events"] if e.type == "name_mismatch")
+    assert (mismatch.old, mismatch.new) == ("exact", "near")
+    assert mismatch.evidence_url.endswith(renamed["coursera_path"])
     # The ACE side did not change: still active, same title.
     assert [e["ace"][0]["status"] for e in data["timeline"]] == ["active", "active"]
 
@@ -185,9 +185,9 @@ def test_history_of_the_expired_recommendation_shows_active_then_expired(store):
     statuses = [entry["ace"][0]["status"] for entry in data["timeline"]]
     assert statuses == ["active", "expired"]
     assert data["timeline"][1]["ace"][0]["period"]["end"] == "2025-06-30"
-    (lost,) = [e for e in data["timeline"][1]["events"] if e["type"] == "lost_ace"]
-    assert (lost["old"], lost["new"]) == ("12 credits", "expired")
-    assert ended["cid"] in lost["evidence_url"]
+    (lost,) = [e for e in data["timeline"][1]["events"] if e.type == "lost_ace"]
+    assert (lost.old, lost.new) == ("12 credits", "expired")
+    assert ended["cid"] in lost.evidence_url
     programs = [entry["coursera"][0]["status"] for entry in data["timeline"]]
     assert programs == ["recommended", "not_recommended"]
 
@@ -245,7 +245,7 @@ def test_csv_cells_cannot_become_formulas_or_terminal_escapes():
     assert csv_cell("+ Professional Certificate") == "'+ Professional Certificate"
     assert csv_cell("Data\x1b[2J Science\u202e") == "Data Science"
     assert csv_cell(None) == "" and csv_cell(9.0) == "9.0" and csv_cell(["a -> b", "+ c"]) == "a -> b; + c"
-    assert sanitize({"t": ["\x9b31mred", "ok"]}) == {"t": ["31mred", "ok"]}
+    assert plain({"t": ["\x9b31mred", "ok"]}) == {"t": ["31mred", "ok"]}
 
 
 # ---------------------------------------------------------------- the commands

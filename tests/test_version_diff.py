@@ -1,13 +1,16 @@
 """The nightly ACE diff judges an ACE ID's versions together, on SQLite and PostgreSQL.
 
-Stored snapshots in, events out (monitor.diff.ace_events): a new version of a known ACE ID is
+Stored snapshots in, events out (store.diffs reads the changed records, acewatch.cycle.changed_records
+composes, monitor.diff.ace_events judges): a new version of a known ACE ID is
 one credits_changed or renewal, never gained + lost; a version that cannot be read holds its
 ACE ID back, even when its unreadable row no longer names the ACE ID.
 """
 
 from __future__ import annotations
 
+from acewatch.cycle import changed_records
 from monitor.diff import ace_events
+from monitor.events import Event
 from store.database import open_engine
 from store.runs import begin_run, get_run, save_snapshot, set_health
 
@@ -46,7 +49,7 @@ def unreadable(cid: str) -> dict:
 OTHER = exhibit("other-1", 1, 3, ace_id="IBM-0011")
 
 
-def events_between(db_url: str, *nights: list[dict]) -> list[dict]:
+def events_between(db_url: str, *nights: list[dict]) -> list[Event]:
     """Store each night as a healthy run; the events of the last night against the one before."""
     engine = open_engine(db_url)
     runs = []
@@ -56,7 +59,7 @@ def events_between(db_url: str, *nights: list[dict]) -> list[dict]:
         set_health(engine, run_id, True, [])
         runs.append(get_run(engine, run_id))
     try:
-        return ace_events(engine, runs[-2], runs[-1])
+        return ace_events(changed_records(engine, runs[-2], runs[-1]))
     finally:
         engine.dispose()
 
