@@ -125,7 +125,8 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     if ace_run and (previous is None or previous.ace_run_id != ace_run.id):
         events += expiring_events(
             iter_snapshot(engine, "ace", ace_run.id, columns=EXPIRY_COLUMNS),
-            ace_run,
+            ace_run.started_at.date(),
+            ace_run.id,
             config.alerts.expiring_within_days,
             announced(engine, "recommendation_expiring"),
             versions_of=lambda ace_ids: exhibit_versions(engine, ace_run.id, ace_ids),

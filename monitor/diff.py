@@ -339,15 +339,16 @@ EXPIRY_COLUMNS = ("cid", "ace_id", "title", "url", "periods", "parse_status")
 
 def expiring_events(
     exhibits: Iterable[dict],
-    ace_run,
+    today: date,
+    run_id: int,
     within_days: int,
     already: set[tuple[str, str | None]],
     versions_of: Callable[[list[str]], list[dict]] | None = None,
 ) -> list[Event]:
     """Active recommendations whose period ends within `within_days`, each announced once; not when
     another version of the same ACE ID (`versions_of`: ACE IDs -> their rows) carries the program on
-    the day after (a version ending as its successor begins is no ending of the recommendation)."""
-    today = ace_run.started_at.date()
+    the day after (a version ending as its successor begins is no ending of the recommendation).
+    `today` is the day of the ACE run `run_id` the exhibits come from."""
     events = []
     for exhibit in exhibits:
         status = exhibit_status(exhibit["periods"], exhibit["parse_status"], today)
@@ -365,7 +366,7 @@ def expiring_events(
                     old=f"{status.credits:g} credits",
                     new=end,
                     url=exhibit["url"],
-                    runs=(None, ace_run.id),
+                    runs=(None, run_id),
                     ace_id=exhibit.get("ace_id"),
                     days_left=days_left,
                     reason=f"period ends {end}, in {days_left} days",

@@ -15,14 +15,22 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
+from urllib.parse import quote
 
 import pytest
 from aiosmtpd.controller import Controller
 
+from acewatch.jsonout import TIME_PATTERN
 from acewatch.text import for_terminal
 from fixtures.dataset import CATALOG_DIR
 from fixtures.server import FixtureSite
@@ -30,7 +38,7 @@ from store.database import open_engine
 from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
 from tests.listeners import Listener, Mailbox, free_port
 from tests.reliability.scenarios import CHANGE, Hook, copy_store, query, start_run, write_config
-from tests.support import acewatch
+from tests.support import ROOT, acewatch
 
 HOSTILE = "<script>alert(1)</script> ]]> \x1b[2J\x1b]0;pwned\x07 \u202eesrever\u202c [red]x[/red] &amp;"
 ACE_TITLE = f"Evil {HOSTILE} Analyst Professional Certificate"
@@ -104,6 +112,8 @@ def hostile_run(tmp_path_factory):
             site.set_day(day)
             process = start_run(db, config, home / f"{day}.log")
             results[day] = (process.wait(timeout=180), (home / f"{day}.log").read_text(errors="replace"))
+            if day == "day1":  # the baseline again, for a day-2 `run --json` of its own
+                shutil.copyfile(home / "acewatch.db", home / "day1.db")
         yield {
             "pages": pages,
             "db": db,
@@ -180,6 +190,85 @@ def test_digest_email_is_inert(hostile_run):
         else:
             assert "<script>alert(1)</script>" in body  # plain text: shown as the text it is
     assert_inert_text(str(message["Subject"]), "the digest's subject")
+
+
+def _strings(data) -> list[str]:
+    """Every string in parsed JSON, keys included."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [*data, *(s for value in data.values() for s in _strings(value))]
+    if isinstance(data, list):
+        return [s for value in data for s in _strings(value)]
+    return []
+
+
+def _json_outputs(hostile_run) -> dict[str, object]:
+    """The parsed output of every `--json` command and `/api/...` route over the hostile store."""
+    db, home, name = hostile_run["db"], hostile_run["home"], for_terminal(ACE_TITLE)
+    quiet = write_config(home / "json.toml", hostile_run["site"], [])  # no alert channel: the mailbox keeps one mail
+    commands = {
+        "run": ("--config", str(quiet), "run", "--json", "--progress", "off"),
+        "changes": ("changes", "--json"),
+        "check": ("check", name, "--json"),
+        "history": ("history", name, "--json"),
+        "status": ("status", "--json"),
+        "export": ("export", "--format", "json"),
+        "audit": ("audit", "--json"),
+        "doctor": ("--config", str(quiet), "doctor", "--json"),
+    }
+    outputs = {}
+    for command, args in commands.items():
+        store = f"sqlite:///{home / 'day1.db'}" if command == "run" else db
+        result = acewatch(*args, db=store, home=home)
+        assert result.stdout.strip(), (command, result.returncode, result.stderr[-2000:])
+        outputs[command] = json.loads(result.stdout)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "acewatch.cli", "--db", db, "serve", "--port", str(port := free_port())],
+        cwd=ROOT,
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("ACEWATCH_")}, "HOME": str(home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for route in ("/api/changes", f"/api/check?q={quote(name)}", f"/api/history?q={quote(name)}", "/api/status"):
+            outputs[route] = json.loads(_get(f"http://127.0.0.1:{port}{route}"))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return outputs
+
+
+def _get(url: str) -> bytes:
+    """The body of a GET, retried while the server starts."""
+    for _attempt in range(300):
+        try:
+            with urllib.request.urlopen(url, timeout=30) as response:
+                return response.read()
+        except urllib.error.HTTPError as error:
+            return error.read()
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.1)
+    raise AssertionError(f"no answer from {url}")
+
+
+def test_every_json_output_is_clean_and_tells_time_one_way(hostile_run):
+    """One sanitiser and one clock for all JSON (acewatch/jsonout.py): no scraped escape, bell or direction
+    override survives in any value, and every timestamp is ISO 8601 UTC with Z."""
+    outputs = _json_outputs(hostile_run)
+    assert [e["type"] for e in outputs["run"]["events"]].count("gained_ace") == 1  # run --json saw the hostile day 2
+    for where, data in outputs.items():
+        strings = _strings(data)
+        for char in UNSAFE:
+            assert not [s for s in strings if char in s], f"{where} carries {char!r}"
+        times = [s for s in strings if re.match(r"\d{4}-\d{2}-\d{2}[T ]\d", s)]
+        assert [t for t in times if not re.match(TIME_PATTERN, t)] == [], where
+    for where in ("run", "changes", "/api/changes"):
+        titles = " ".join(e["subject"] for e in outputs[where]["events"])
+        assert "<script>alert(1)</script>" in titles and "[red]x[/red]" in titles, where  # cleaned, not dropped
+        assert all(re.match(TIME_PATTERN, e["detected_at"]) for e in outputs[where]["events"]), where
+    assert {k for e in outputs["run"]["events"] for k in e} == {k for e in outputs["changes"]["events"] for k in e}
+    assert outputs["history"]["timeline"] and outputs["status"]["sources"] and outputs["check"]["candidates"]
 
 
 def test_crawl_never_leaves_the_configured_site(hostile_run):
