@@ -134,11 +134,7 @@ def conclude_cycle(config: Config, engine: Engine, run_ids: dict[str, int]) -> C
     # The digest is queued in the cycle's own transaction: no crash can lose an alert.
     notes = note_lines({source: get_run(engine, run_id) for source, run_id in run_ids.items()})
     finish_cycle(
-        engine,
-        cycle_id,
-        matches,
-        events,
-        deliveries=digest_rows(cycle_id, events, config.alerts.urls, notes=notes),
+        engine, cycle_id, matches, events, deliveries=digest_rows(cycle_id, events, config.alerts.urls, notes=notes)
     )
     deliveries = send_alerts(config, engine)
     runs = {source: get_run(engine, run_id) for source, run_id in run_ids.items()}

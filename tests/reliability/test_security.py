@@ -211,7 +211,7 @@ def _json_outputs(hostile_run) -> dict[str, object]:
         "run": ("--config", str(quiet), "run", "--json", "--progress", "off"),
         "changes": ("changes", "--json"),
         "check": ("check", name, "--json"),
-        "history": ("history", name, "--json"),
+        "history": ("history", CHANGE["gained_ace"]["ace_id"], "--json"),
         "status": ("status", "--json"),
         "export": ("export", "--format", "json"),
         "audit": ("audit", "--json"),
@@ -231,7 +231,12 @@ def _json_outputs(hostile_run) -> dict[str, object]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        for route in ("/api/changes", f"/api/check?q={quote(name)}", f"/api/history?q={quote(name)}", "/api/status"):
+        for route in (
+            "/api/changes",
+            f"/api/check?q={quote(name)}",
+            f"/api/history?q={quote(CHANGE['gained_ace']['ace_id'])}",
+            "/api/status",
+        ):
             outputs[route] = json.loads(_get(f"http://127.0.0.1:{port}{route}"))
     finally:
         server.terminate()
@@ -269,6 +274,8 @@ def test_every_json_output_is_clean_and_tells_time_one_way(hostile_run):
         assert all(re.match(TIME_PATTERN, e["detected_at"]) for e in outputs[where]["events"]), where
     assert {k for e in outputs["run"]["events"] for k in e} == {k for e in outputs["changes"]["events"] for k in e}
     assert outputs["history"]["timeline"] and outputs["status"]["sources"] and outputs["check"]["candidates"]
+    (gained,) = [e for entry in outputs["history"]["timeline"] for e in entry["events"] if e["type"] == "gained_ace"]
+    assert "<script>alert(1)</script>" in gained["subject"] and gained.keys() == outputs["run"]["events"][0].keys()
 
 
 def test_crawl_never_leaves_the_configured_site(hostile_run):
