@@ -21,6 +21,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import JSON, Connection, Engine, insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from store.models import AceExhibit, CourseraProgram, CrawlRun
 
@@ -248,11 +249,16 @@ def _insert_rows(connection: Connection, table: str, columns: Sequence[str], row
     if not rows:
         return
     if connection.dialect.name == "postgresql":
+        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
         cursor = connection.connection.driver_connection.cursor()
         try:
-            with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            with cursor.copy(statement) as copy:
                 for row in rows:
                     copy.write_row(row)
+        except (
+            connection.dialect.loaded_dbapi.Error
+        ) as exc:  # the raw driver's error, as SQLAlchemy's (DatabaseFailure)
+            raise DBAPIError.instance(statement, None, exc, connection.dialect.loaded_dbapi.Error) from exc
         finally:
             cursor.close()
         return
