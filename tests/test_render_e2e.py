@@ -151,3 +151,22 @@ def test_no_browser_is_one_note_not_a_failed_crawl(tmp_path):
     notes = {note["note"]: note for note in notes_of(run.health_report)}
     assert run.outcome == "finished" and run.records > 0
     assert "no Chromium was found" in notes["no_browser"]["message"] and notes["no_browser"]["attention"]
+
+
+@pytest.mark.parametrize("found", ["/opt/chromium", None])
+def test_chromium_is_looked_up_once_per_crawler(monkeypatch, found):
+    """The handler and the "no browser" fallback come from one lookup, so they cannot disagree."""
+    from scrapy.utils.test import get_crawler
+
+    from crawler.rendering import HANDLER
+    from crawler.spiders import render_fallback
+    from crawler.spiders.ace import AceSpider
+
+    lookups = []
+    monkeypatch.setattr(render_fallback, "chromium_path", lambda configured: lookups.append(configured) or found)
+    settings = {"ACE_BASE_URL": "http://x", "ACE_ORGANIZATIONS": ["x"], "ACEWATCH_RENDER": "auto"}
+    crawler = get_crawler(AceSpider, {**settings, "ACEWATCH_CHROMIUM": "/opt/chromium"})
+    spider = AceSpider.from_crawler(crawler)
+    handled = crawler.settings.getdict("DOWNLOAD_HANDLERS").get("http") == HANDLER
+    assert lookups == ["/opt/chromium"]
+    assert (spider.render, handled) == (("auto", True) if found else ("never", False))

@@ -31,6 +31,8 @@ from crawler.rendering import (
 )
 
 SCRIPT_FILLED = "exhibit values filled by script: set [crawl] render"
+# The Chromium update_settings found ("" = none, or not looked for under `never`); setup_render reads it back.
+FOUND_CHROMIUM = "ACEWATCH_CHROMIUM_FOUND"
 
 
 class RenderFallback:
@@ -38,10 +40,16 @@ class RenderFallback:
 
     @classmethod
     def update_settings(cls, settings) -> None:
-        """Only this spider's crawler gets the browser handler, and only when it may render."""
+        """Only this spider's crawler gets the browser handler, and only when it may render.
+
+        Chromium is looked up here, once per crawler; the path found is kept in the crawler's
+        settings so setup_render decides "no browser" from the same lookup the handler came from.
+        """
         super().update_settings(settings)
-        executable = chromium_path(settings.get("ACEWATCH_CHROMIUM") or "")
-        if settings.get("ACEWATCH_RENDER", "never") != "never" and executable:
+        may_render = settings.get("ACEWATCH_RENDER", "never") != "never"
+        executable = chromium_path(settings.get("ACEWATCH_CHROMIUM") or "") if may_render else None
+        settings.set(FOUND_CHROMIUM, executable or "", priority="spider")
+        if executable:
             settings.setdict(
                 playwright_settings(
                     executable,
@@ -62,7 +70,7 @@ class RenderFallback:
         self.rendered_pages = {"organization": 0, "exhibit": 0}
         AGENT[0] = settings.get("USER_AGENT") or "*"
         crawler.signals.connect(remember_robots, signal=signals.robots_parsed)
-        if self.render != "never" and not chromium_path(settings.get("ACEWATCH_CHROMIUM") or ""):
+        if self.render != "never" and not settings.get(FOUND_CHROMIUM):
             wanted, self.render = self.render, "never"
             # Stats exist only once the crawl starts (Scrapy 2.13+), so the note waits for spider_opened.
             crawler.signals.connect(
