@@ -15,7 +15,15 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from monitor.claims import ClaimFacts, claim_verdict, explain
-from monitor.names import Candidate, CandidateIndex, NameIndex, StoredNameIndex, best_candidates, name_key_version
+from monitor.names import (
+    Candidate,
+    CandidateIndex,
+    NameIndex,
+    ResidentNameIndex,
+    StoredNameIndex,
+    best_candidates,
+    name_key_version,
+)
 from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
 from monitor.versions import ExhibitVersion, program_state
 from store.reader import Snapshot, StoredNameKeys, StoreReader
@@ -123,14 +131,18 @@ def check(
     max_age_days: int = 8,
     limit: int = 5,
     indexes: IndexMemo | None = None,
+    snapshot: Snapshot | None = None,
 ) -> dict[str, Any]:
     """The full answer as a JSON-able dict (schema in the README), with its exit code.
 
     `indexes` lets a long-lived process (the web app) keep the run's name
-    index in memory between checks; the CLI reads it afresh each time.
+    index in memory between checks; the CLI reads it afresh each time. Such a
+    process may also pass the newest `snapshot`, which it looked up (with the
+    schema check) itself, so a check need not ask the store again.
     """
-    reader.check_schema()
-    snapshot = reader.latest_snapshot()
+    if snapshot is None:
+        reader.check_schema()
+        snapshot = reader.latest_snapshot()
     if snapshot is None:
         raise NoEvidenceError("no ACE evidence in this store yet: run `acewatch run` (or `acewatch demo`) first")
     query = resolve(text, reader, snapshot.coursera_run_id, site_hosts)
@@ -140,7 +152,7 @@ def check(
         scored = best_candidates(query.name, index, limit=limit, query_org=query.org)
     except ValueError as exc:  # e.g. "®" alone: nothing is left to compare after normalisation
         raise CheckInputError(str(exc)) from None
-    evidence = indexes.evidence(snapshot) if indexes else Evidence(snapshot)
+    evidence = indexes.evidence(snapshot, reader) if indexes else Evidence(snapshot)
     exhibits = evidence.exhibits(reader, [s.candidate.key for s in scored])
     versions = evidence.versions(reader, sorted({e["ace_id"] for e in exhibits.values() if e["ace_id"]}))
     candidates = _one_per_program([_candidate(s, exhibits[s.candidate.key], versions, today) for s in scored])
@@ -220,9 +232,22 @@ class Evidence:
     def __init__(self, snapshot: Snapshot, keep: bool = False) -> None:
         self.run_id = snapshot.ace_run_id
         self.keep = keep
+        self.complete = False  # every exhibit of the run is kept: one not kept is not in the run
         self._exhibits: dict[str, dict[str, Any]] = {}
         self._versions: dict[str, list[dict[str, Any]]] = {}
         self._first_seen: dict[str, datetime | None] = {}
+
+    @classmethod
+    def resident(cls, snapshot: Snapshot, reader: StoreReader) -> Evidence:
+        """Every exhibit of the run read at once, for a process that checks all day (the web app):
+        its checks then read nothing but a first sighting."""
+        evidence = cls(snapshot, keep=True)
+        for record in reader.run_exhibits(snapshot.ace_run_id):
+            evidence._exhibits[record["cid"]] = record
+            if record["ace_id"]:
+                evidence._versions.setdefault(record["ace_id"], []).append(record)
+        evidence.complete = True
+        return evidence
 
     def exhibits(self, reader: StoreReader, cids: list[str]) -> dict[str, dict[str, Any]]:
         return self._kept(self._exhibits, cids, lambda missing: reader.exhibits(self.run_id, missing))
@@ -240,6 +265,8 @@ class Evidence:
 
     def _kept(self, kept: dict[str, Any], keys: list[str], read) -> dict[str, Any]:
         """The rows of `keys` (those the store has), read only for the keys not kept yet."""
+        if self.complete:
+            return {key: kept[key] for key in keys if key in kept}
         missing = [key for key in keys if key not in kept]
         found = read(missing) if missing else {}
         if self.keep and len(kept) < self.KEPT:
@@ -255,21 +282,25 @@ class IndexMemo:
     Reading and splitting the stored keys is a third of a check on 40k names,
     and the fast shortlist search is built once per organization; the keys of
     a finished run never change, so a process may keep them. The shortlist's
-    rows are still read through the caller's reader.
+    rows are read through the caller's reader, unless the memo is `resident`:
+    then every name and exhibit of the run is read once, when the run is first
+    asked about, and checks read nothing more (the web app's choice).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, resident: bool = False) -> None:
+        self.resident = resident
         self._key: tuple[int, str] | None = None
         self._index: NameIndex | None = None
         self._evidence: Evidence | None = None
         self._evidence_cycle: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
-    def evidence(self, snapshot: Snapshot) -> Evidence:
+    def evidence(self, snapshot: Snapshot, reader: StoreReader) -> Evidence:
         """The kept evidence of this snapshot's cycle (a newer cycle starts afresh)."""
         with self._lock:
             if self._evidence_cycle != (snapshot.cycle_id, snapshot.ace_run_id):
-                self._evidence = Evidence(snapshot, keep=True)
+                self._evidence = None  # the old run's rows go before the new ones are read
+                self._evidence = Evidence.resident(snapshot, reader) if self.resident else Evidence(snapshot, True)
                 self._evidence_cycle = (snapshot.cycle_id, snapshot.ace_run_id)
             return self._evidence
 
@@ -277,12 +308,20 @@ class IndexMemo:
         key = (ace_run_id, name_key_version())
         with self._lock:
             if self._key != key:
-                self._index, self._key = name_index(reader, ace_run_id, keep=True), key
+                self._index = None
+                self._index, self._key = self._read(reader, ace_run_id), key
             index = self._index
         if isinstance(index, StoredNameIndex):  # rebind to this thread's reader
             keys = index.stored
             return index.reading(StoredNameKeys(reader, keys.run_id, keys.cores, keys.orgs))
         return index
+
+    def _read(self, reader: StoreReader, ace_run_id: int) -> NameIndex:
+        if self.resident:
+            stored = reader.name_keys(ace_run_id, name_key_version())
+            if stored is not None:
+                return ResidentNameIndex(stored)
+        return name_index(reader, ace_run_id, keep=True)  # without a stored index: prepared here, in memory
 
 
 def _candidate(

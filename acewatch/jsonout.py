@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
@@ -52,6 +53,31 @@ def plain(data: Any) -> Any:
     return for_terminal(str(data))
 
 
+#: What encoded JSON shows of a character `for_terminal` would remove: json's escapes of C0 controls
+#: (\n and \t are kept, as for_terminal keeps them), and the C1 controls and bidi overrides it leaves
+#: as they are. A literal backslash before such a letter matches too: the slow path, never a miss.
+_ESCAPED_CONTROL = re.compile(r"\\(?:u00|[bfr])")
+_RAW_CONTROL = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _clean(encoded: str) -> bool:
+    """Whether JSON text holds no character `for_terminal` would remove (two scans a regex engine
+    does fast: one led by a backslash, one only over text that is not all ASCII)."""
+    if "\\" in encoded and _ESCAPED_CONTROL.search(encoded):
+        return False
+    if encoded.isascii():
+        return "\x7f" not in encoded  # DEL is ASCII, and json leaves it as it is
+    return _RAW_CONTROL.search(encoded) is None
+
+
 def dumps(data: Any, indent: int | None = 2) -> str:
-    """JSON text of `plain(data)`; non-ASCII text stays readable (it is safe once sanitised)."""
+    """JSON text of `plain(data)`; non-ASCII text stays readable (it is safe once sanitised).
+
+    Encoded directly first (json's C encoder; times and typed values through `plain`), and walked
+    by `plain` only when the text shows a character it removes: the same text, several times faster
+    on the web app's answers (tests/test_jsonout.py compares the two on hostile text).
+    """
+    text = json.dumps(data, indent=indent, ensure_ascii=False, default=plain)
+    if _clean(text):
+        return text
     return json.dumps(plain(data), indent=indent, ensure_ascii=False)

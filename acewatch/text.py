@@ -15,7 +15,10 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]
 
 def for_terminal(text: object) -> str:
     """Plain text with escape sequences and control/bidi-override characters removed."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", "" if text is None else str(text)))
+    text = "" if text is None else str(text)
+    if text.isascii() and text.isprintable():  # most text: nothing to remove (an escape is not printable)
+        return text
+    return _CONTROLS.sub("", _ESCAPES.sub("", text))
 
 
 def for_rich(text: object) -> str:

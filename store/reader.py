@@ -62,6 +62,7 @@ class Snapshot:
 class StoreReader:
     def __init__(self, url: str):
         self.url = url
+        self._columns: set[tuple[str, str]] = set()  # (table, column) known to exist
         scheme = urlsplit(url).scheme.split("+")[0]
         try:
             if scheme == "sqlite":
@@ -178,30 +179,49 @@ class StoreReader:
             record["periods"] = _json(record["periods"])
         return found
 
+    #: Columns of an exhibit version record (`exhibit_versions`, `run_exhibits`).
+    VERSION_FIELDS = ("cid", "ace_id", "version", "organization", "title", "url", "periods", "parse_status")
+
     def exhibit_versions(self, run_id: int, ace_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
         """Every version (cid) of these ACE IDs in a run, by ACE ID: `check` answers for the version
         that decides (monitor.versions). A store from before migration 0005 has no version column:
         its rows read as version None."""
         if not ace_ids:
             return {}
-        version = "version" if self.has_column("ace_exhibit", "version") else "NULL"
         marks = ",".join("?" * len(ace_ids))
-        keys = ("cid", "ace_id", "version", "organization", "title", "url", "periods", "parse_status")
-        rows = self.query(
-            f"SELECT cid, ace_id, {version}, organization, title, url, periods, parse_status FROM ace_exhibit "
-            f"WHERE run_id = ? AND ace_id IN ({marks})",
-            (run_id, *ace_ids),
-        )
+        rows = self._version_rows(f"run_id = ? AND ace_id IN ({marks})", (run_id, *ace_ids))
         found: dict[str, list[dict[str, Any]]] = {}
         # Sorted here, not by ORDER BY cid: SQLite would then walk the (run_id, cid) index through every
         # exhibit of the run to skip a sort of a few rows (66 ms instead of 0.03 ms on 40k exhibits).
-        for row in sorted(rows):
-            record = dict(zip(keys, row))
-            record["periods"] = _json(record["periods"])
+        for record in sorted(rows, key=lambda record: record["cid"]):
             found.setdefault(record["ace_id"], []).append(record)
         return found
 
+    def run_exhibits(self, run_id: int) -> list[dict[str, Any]]:
+        """Every exhibit of a run as a version record, by cid: what a long-lived process keeps in memory
+        so that its checks read nothing (one query; about 0.3 s and 30 MB for 40k exhibits)."""
+        return sorted(self._version_rows("run_id = ?", (run_id,)), key=lambda record: record["cid"])
+
+    def _version_rows(self, where: str, params: tuple) -> list[dict[str, Any]]:
+        version = "version" if self.has_column("ace_exhibit", "version") else "NULL"
+        rows = self.query(
+            f"SELECT cid, ace_id, {version}, organization, title, url, periods, parse_status FROM ace_exhibit "
+            f"WHERE {where}",
+            params,
+        )
+        records = [dict(zip(self.VERSION_FIELDS, row)) for row in rows]
+        for record in records:
+            record["periods"] = _json(record["periods"])
+        return records
+
     def has_column(self, table: str, column: str) -> bool:
+        """Whether the table has the column. A yes is kept for the reader's life (upgrades only add
+        columns); a no is asked again, so a long-lived reader sees a column an upgrade adds meanwhile."""
+        if (table, column) not in self._columns and self._ask_column(table, column):
+            self._columns.add((table, column))
+        return (table, column) in self._columns
+
+    def _ask_column(self, table: str, column: str) -> bool:
         if self.backend == "sqlite":
             return any(row[1] == column for row in self.query(f"PRAGMA table_info({table})"))
         return bool(
@@ -283,3 +303,16 @@ class StoredNameKeys:
                 "`acewatch run` rewrites it"
             )
         return {row[0]: dict(zip(self.FIELDS, row[1:])) for row in rows}
+
+    def all_key_rows(self) -> list[dict[str, Any]]:
+        """Every key row, in position order: a long-lived process reads the whole index once."""
+        rows = self.reader.query(
+            f"SELECT position, {', '.join(self.FIELDS)} FROM name_key WHERE ace_run_id = ?", (self.run_id,)
+        )
+        rows.sort(key=lambda row: row[0])
+        if [row[0] for row in rows] != list(range(len(self.cores))):
+            raise ReaderError(
+                f"the name index of ACE run {self.run_id} in {_safe(self.reader.url)} is incomplete; "
+                "`acewatch run` rewrites it"
+            )
+        return [dict(zip(self.FIELDS, row[1:])) for row in rows]

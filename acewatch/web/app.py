@@ -23,7 +23,7 @@ from starlette.staticfiles import StaticFiles
 
 from acewatch.api import Acewatch, BadInput, NoEvidence, StoreFailed
 from acewatch.jsonout import dumps
-from acewatch.web.reads import READERS, Reads
+from acewatch.web.reads import READERS, Answer, Reads
 from acewatch.web.security import SecurityHeaders
 from acewatch.web.views import environment, verdict_of
 
@@ -70,14 +70,17 @@ class Site:
         self._limiter: anyio.CapacityLimiter | None = None
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-        return HTMLResponse(self.env.get_template(name).render(**context), status_code=status)
+        return HTMLResponse(self.render(name, **context), status_code=status)
+
+    def render(self, name: str, **context: Any) -> str:
+        return self.env.get_template(name).render(**context)
 
     async def in_thread(self, function: Callable, *args: Any) -> Any:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(READERS)
         return await anyio.to_thread.run_sync(function, *args, limiter=self._limiter)
 
-    async def answer(self, request: Request) -> tuple[str, dict[str, Any]]:
+    async def answer(self, request: Request) -> tuple[str, Answer]:
         """The check answer for ?q= (and ?limit=), from memory when it was just asked."""
         query = request.query_params.get("q", "")
         limit = int_param(request, "limit", 5, 1, 50)
@@ -101,7 +104,10 @@ class Site:
             query, answer = await self.answer(request)
         except (BadInput, NoEvidence) as exc:
             return self.page("check.html", 400, query=query, error=str(exc), answer=None, verdict=None)
-        return self.page("check.html", query=query, error=None, answer=answer, verdict=verdict_of(answer))
+        page = answer.body(
+            "html", lambda data: self.render("check.html", query=query, answer=data, verdict=verdict_of(data))
+        )
+        return HTMLResponse(page)
 
     def changes_page(self, request: Request) -> Response:
         try:
@@ -138,7 +144,7 @@ class Site:
             _query, answer = await self.answer(request)
         except (BadInput, NoEvidence) as exc:
             return json_response({"error": str(exc), "exit_code": int(exc.exit_code)}, 400)
-        return json_response(answer)
+        return Response(answer.body("json", lambda data: dumps(data, indent=None)), media_type="application/json")
 
     def api_changes(self, request: Request) -> Response:
         try:

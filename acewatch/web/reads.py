@@ -1,8 +1,9 @@
 """What the web app shows, read through the Python API the CLI uses (`acewatch.api.Acewatch`; no SQL of its own).
 
 A web process lives for days and answers many checks, so it keeps what a
-finished crawl cannot change: the newest ACE run's name index and recent
-answers, both keyed by the cycle they came from, so a new cycle replaces them.
+finished crawl cannot change: the newest ACE run's names and exhibits (read
+whole, once per run) and recent answers with their encoded bodies, all keyed
+by the cycle they came from, so a new cycle replaces them.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import queue
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -26,22 +27,41 @@ ANSWERS_KEPT = 4096
 READERS = 4  # checks run at once (CPU-bound: more threads would only queue on the GIL)
 
 
+class Answer:
+    """One check answer as the app serves it: `check --json`'s data, and each body made of it (JSON, the
+    page), made once and kept with it, so a popular name is encoded once a cycle, not once a request."""
+
+    __slots__ = ("data", "_bodies")
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self._bodies: dict[str, bytes] = {}
+
+    def body(self, kind: str, make: Callable[[dict[str, Any]], str]) -> bytes:
+        """The body of this `kind`, made by `make(data)` the first time (two threads may both make it:
+        the same bytes, one kept)."""
+        body = self._bodies.get(kind)
+        if body is None:
+            body = self._bodies[kind] = make(self.data).encode()
+        return body
+
+
 class AnswerCache:
     """Recent check answers by (cycle, day, query, limit); least recently used dropped first."""
 
     def __init__(self, size: int = ANSWERS_KEPT) -> None:
         self.size = size
-        self._items: OrderedDict[tuple, dict[str, Any]] = OrderedDict()
+        self._items: OrderedDict[tuple, Answer] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> dict[str, Any] | None:
+    def get(self, key: tuple) -> Answer | None:
         with self._lock:
             answer = self._items.get(key)
             if answer is not None:
                 self._items.move_to_end(key)
             return answer
 
-    def put(self, key: tuple, answer: dict[str, Any]) -> None:
+    def put(self, key: tuple, answer: Answer) -> None:
         with self._lock:
             self._items[key] = answer
             self._items.move_to_end(key)
@@ -55,6 +75,7 @@ class Reads:
 
     def __init__(self, api: Acewatch) -> None:
         self.api = api
+        self.api.keep_in_memory()
         self.config = api.config
         self.answers = AnswerCache()
         self._readers: queue.LifoQueue[StoreReader] = queue.LifoQueue()
@@ -86,6 +107,7 @@ class Reads:
         checked, snapshot = self._snapshot
         if time.monotonic() - checked > SNAPSHOT_TTL:
             with self.reader() as reader:
+                reader.check_schema()  # a store upgraded by a newer acewatch is refused, as the CLI refuses it
                 snapshot = reader.latest_snapshot()
             self._snapshot = (time.monotonic(), snapshot)
         return snapshot
@@ -105,17 +127,23 @@ class Reads:
         today = datetime.now(UTC).date()
         return (snapshot.cycle_id, snapshot.ace_run_id, today, query, limit)
 
-    def kept_answer(self, query: str, limit: int) -> dict[str, Any] | None:
-        """An answer already computed for this cycle and day, or None; never touches the store."""
+    def kept_answer(self, query: str, limit: int) -> Answer | None:
+        """An answer already made for this cycle and day, or None; never touches the store. Its warnings
+        are those of now (the evidence ages while it is kept): when they changed, so does the answer."""
         snapshot = self.fresh_snapshot()
         if snapshot is None:
             return None
-        answer = self.answers.get(self._key(snapshot, query, limit))
-        if answer is None:
+        key = self._key(snapshot, query, limit)
+        kept = self.answers.get(key)
+        if kept is None:
             return None
-        return {**answer, "warnings": stale_warnings(snapshot.ace_crawled_at, self.config.check.max_age_days)}
+        warnings = stale_warnings(snapshot.ace_crawled_at, self.config.check.max_age_days)
+        if warnings != kept.data["warnings"]:
+            kept = Answer({**kept.data, "warnings": warnings})
+            self.answers.put(key, kept)
+        return kept
 
-    def check(self, query: str, limit: int = 5) -> dict[str, Any]:
+    def check(self, query: str, limit: int = 5) -> Answer:
         """`acewatch check --json`'s answer (BadInput, NoEvidence, StoreFailed as the CLI gets them)."""
         self.api.validate_name(query)
         kept = self.kept_answer(query, limit)
@@ -126,7 +154,7 @@ class Reads:
         if kept is not None:
             return kept
         with self.reader() as reader:
-            answer = self.api.check(query, limit, reader=reader).to_dict()
+            answer = Answer(self.api.check(query, limit, reader=reader, snapshot=snapshot).to_dict())
         if snapshot is not None:
             self.answers.put(self._key(snapshot, query, limit), answer)
         return answer

@@ -299,6 +299,9 @@ class StoredNames(Protocol):
     def key_rows(self, positions: Collection[int]) -> dict[int, Mapping[str, Any]]:
         """The stored rows (``NAME_KEY_FIELDS``) at these positions."""
 
+    def all_key_rows(self) -> list[Mapping[str, Any]]:
+        """Every stored row, in position order."""
+
 
 class _StoredRows:
     """Rows of a stored index: only the shortlist's are ever read whole."""
@@ -335,6 +338,25 @@ class StoredNameIndex(NameIndex):
         view = self.bound_to(_StoredRows(stored))
         view.stored = stored
         return view
+
+
+class ResidentNameIndex(NameIndex):
+    """A stored index read whole into memory once: what a long-lived process (the web app) searches.
+
+    A ``StoredNameIndex`` reads about 20 rows per check (a third of a check's
+    cost on 40k names); this one reads every row once (about 0.3 s and 40 MB
+    for 40k names) and then answers from memory, with the same answers.
+    """
+
+    def __init__(self, stored: StoredNames) -> None:
+        rows = stored.all_key_rows()
+        with _gc_paused():
+            candidates = [Candidate(key=row["cid"], name=row["title"], org=row["organization"]) for row in rows]
+            prepared = [prepared_from_key(row) for row in rows]
+        super().__init__(stored.cores, [org or None for org in stored.orgs], _Prepared(candidates, prepared), True)
+
+    def entries(self, indices: Collection[int]) -> dict[int, tuple[Candidate, PreparedName]]:
+        return self.rows.entries(indices)  # all in memory already: nothing to keep
 
 
 class TitleLookup:

@@ -109,11 +109,11 @@ class CoreSearch:
     multiset intersection, bounds it from above.  H comes from per-character
     count columns (numpy, one vector operation per distinct character of the
     query), so bounding all keys costs a fraction of scoring them.  Then:
-    score the keys whose bound reaches a level (95, 90, ...) until at least
-    ``FIRST * k`` are scored; the k-th best score ``s`` found there is at most
-    the true k-th best, so every position of the true top k, ties included,
-    has a bound >= ``s``; score those too and take the top k by (score,
-    position), as ``process.extract`` orders them.  Equal keys (versions of a
+    score the keys whose bound reaches the highest level (95, 90, ...) that
+    at least ``FIRST * k`` reach; the k-th best score ``s`` found there is at
+    most the true k-th best, so every position of the true top k, ties
+    included, has a bound >= ``s``; score those not scored yet too and take
+    the top k by (score, position), as ``process.extract`` orders them.  Equal keys (versions of a
     program share a name; generated catalogs repeat content words) are
     bounded and scored once.  Exact by construction; tests/test_names_search.py
     compares it with ``top_scores``.  Built once per key list (about 0.2 s
@@ -143,6 +143,7 @@ class CoreSearch:
             where.setdefault(core, []).append(position)
         self.keys = list(where)  # distinct keys, by first position: rapidfuzz's tie order is position order
         self.positions = list(where.values())
+        self.repeats = np.fromiter(map(len, self.positions), dtype=np.int64, count=len(self.positions))
         lengths = np.fromiter(map(len, self.keys), dtype=np.int64, count=len(self.keys))
         self.lengths = lengths.astype(np.float32)
         self.usable = bool(len(lengths)) and int(lengths.max()) < np.iinfo(np.uint16).max
@@ -195,20 +196,41 @@ class CoreSearch:
         if k >= self.size or not self.usable:
             return top_scores(query, self.cores, k)
         bound = self.bounds(query)
-        for level in self.LEVELS:
-            first = np.flatnonzero(bound >= level)
-            if len(first) >= self.FIRST * k:
-                break
-        kth = self._best(query, first, k, None)[k - 1][0]  # at most the true k-th best score
-        found = self._best(query, np.flatnonzero(bound >= kth), None, max(0.0, kth - self.CUTOFF_SLACK))
+        level = self._first_level(bound, self.FIRST * k)
+        keys = np.flatnonzero(bound >= level)
+        scores = self._scores(query, keys)
+        kth = self._kth(scores, keys, k)  # at most the true k-th best score
+        if kth < level:  # keys below the first level may still reach it: score those whose bound does
+            below = np.flatnonzero((bound >= kth) & (bound < level))
+            keys, scores = np.concatenate([keys, below]), np.concatenate([scores, self._scores(query, below)])
+        reaching = scores >= kth
+        found = [
+            (score, pos)
+            for key, score in zip(keys[reaching].tolist(), scores[reaching].tolist())
+            for pos in self.positions[key]
+        ]
+        found.sort(key=lambda pair: (-pair[0], pair[1]))
         return [pos for _score, pos in found[:k]]
 
-    def _best(self, query: str, keys, limit: int | None, cutoff: float | None) -> list[tuple[float, int]]:
-        """(score, position) of every position of the ``limit`` best (or all reaching ``cutoff``) of ``keys``,
-        ordered as ``top_scores`` orders positions: best score first, then lowest position."""
+    def _first_level(self, bound, wanted: int) -> float:
+        """The highest level that at least ``wanted`` keys' bounds reach (counting is cheap; listing is not)."""
+        np = self.np
+        for level in self.LEVELS:
+            if np.count_nonzero(bound >= level) >= wanted:
+                return level
+        return 0.0
+
+    def _scores(self, query: str, keys):
+        """``fuzz.ratio(query, key)`` of these keys, as rapidfuzz's scan computes it (float64), in one array."""
         at = keys.tolist()
+        if not at:
+            return self.np.zeros(0)
         texts = [self.keys[at[0]]] if len(at) == 1 else itemgetter(*at)(self.keys)
-        best = process.extract(query, texts, scorer=fuzz.ratio, processor=None, limit=limit, score_cutoff=cutoff)
-        found = [(score, pos) for _text, score, i in best for pos in self.positions[at[i]]]
-        found.sort(key=lambda pair: (-pair[0], pair[1]))
-        return found
+        return process.cdist([query], texts, scorer=fuzz.ratio, processor=None, dtype=self.np.float64)[0]
+
+    def _kth(self, scores, keys, k: int) -> float:
+        """The k-th best score over the positions of these keys (a key stands for all its positions)."""
+        np = self.np
+        order = np.argsort(-scores, kind="stable")
+        reached = np.cumsum(self.repeats[keys[order]])
+        return float(scores[order[int(np.searchsorted(reached, k))]])
