@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from acewatch.check import IndexMemo, name_index
 from acewatch.check import check as answer_check
-from acewatch.check import name_index
 from acewatch.cli import plain_check_args
 from acewatch.cycle import conclude_cycle, run_cycle
 from fixtures.server import FixtureSite
@@ -29,6 +29,7 @@ from monitor.names import (
     NAME_KEY_FIELDS,
     Candidate,
     CandidateIndex,
+    ResidentNameIndex,
     StoredNameIndex,
     best_candidates,
     name_key_fields,
@@ -239,12 +240,15 @@ def test_fast_answers_equal_slow_answers_on_the_fixture_crawl(crawled, monkeypat
     assert isinstance(name_index(slow_reader, crawled["ace_run"]), CandidateIndex)
     names = queries(crawled)
     assert len(names) > 500
+    resident = IndexMemo(resident=True)  # the web app's: every name and exhibit of the run read once
     verdicts = set()
     for name in names:
         for limit in (5, 1):
             fast = answer_check(name, fast_reader, today=TODAY, limit=limit)
             assert fast == answer_check(name, slow_reader, today=TODAY, limit=limit), name
+            assert fast == answer_check(name, fast_reader, today=TODAY, limit=limit, indexes=resident), name
             verdicts.add(fast["verdict"])
+    assert resident.evidence(fast_reader.latest_snapshot(), fast_reader).complete
     assert verdicts == {"exact", "equivalent", "near", "none"}
 
 
@@ -279,6 +283,7 @@ def test_fast_answers_equal_slow_answers_on_a_generated_catalog(db_url):
 
     reader = StoreReader(db_url)
     stored = StoredNameIndex(reader.name_keys(run, name_key_version()))
+    resident = ResidentNameIndex(reader.name_keys(run, name_key_version()))  # searched by CoreSearch once asked twice
     prepared = CandidateIndex([bench.Candidate(cid, title, org) for cid, title, org in reader.exhibit_names(run)])
     for title in titles:
         for org in (None, title.program.org, "Google", "An Organization With No Exhibits"):
@@ -286,6 +291,10 @@ def test_fast_answers_equal_slow_answers_on_a_generated_catalog(db_url):
             assert fast == [
                 s.to_dict() for s in best_candidates(title.program.name, prepared, limit=8, query_org=org)
             ], (title, org)
+            assert fast == [
+                s.to_dict() for s in best_candidates(title.program.name, resident, limit=8, query_org=org)
+            ], (title, org)
+    assert any(resident.searches.values())  # the fast search took part
     reader.close()
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from store.database import StoreError, mask_url, open_engine, schema_tables
+from store.reader import StoreReader
 from store.runs import (
     begin_run,
     fail_run,
@@ -325,8 +326,12 @@ def test_upgrade_adds_exhibit_versions_and_keeps_histories(db_url):
             {"cycle": cycle},
         )
     engine.dispose()
+    reader = StoreReader(db_url)  # a long-lived plain-SQL reader (the web app's) over the 0004 store
+    assert not reader.has_column("ace_exhibit", "version")
 
     engine = open_engine(db_url)  # upgrades to head
+    assert reader.has_column("ace_exhibit", "version")  # a "no" is asked again: it sees the upgrade's column
+    reader.close()
     with engine.connect() as connection:
         assert connection.execute(text("select cid, version from ace_exhibit order by cid")).all() == [
             ("a-0001", None),

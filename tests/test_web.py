@@ -533,3 +533,26 @@ def test_a_new_cycle_replaces_the_kept_answers(store, tmp_path):
         assert answer == json.loads(acewatch("check", HOSTILE, "--json", db=db, home=tmp_path).stdout)
     finally:
         running.stop()
+
+
+def test_a_kept_answer_carries_the_warnings_of_now(store):
+    """Answers (and their encoded bodies) are kept for the cycle, but the evidence ages meanwhile: once it
+    is older than `max_age_days`, the kept answer says so, in the JSON and on the page alike."""
+    from dataclasses import replace
+
+    from acewatch.api import Acewatch
+    from acewatch.jsonout import dumps
+    from acewatch.web.reads import Reads
+
+    with Acewatch.from_config(db=store["db"]) as api:
+        reads = Reads(api)
+        first = reads.check("Google Data Analytics")
+        fresh = first.body("json", dumps)
+        assert reads.check("Google Data Analytics") is first  # kept, body and all
+        assert json.loads(fresh)["warnings"] == []
+        reads.config = replace(reads.config, check=replace(reads.config.check, max_age_days=-1))
+        later = reads.check("Google Data Analytics")
+        assert later is not first and later.data["warnings"] and "days old" in later.data["warnings"][0]
+        assert json.loads(later.body("json", dumps))["warnings"] == later.data["warnings"]
+        assert {**json.loads(later.body("json", dumps)), "warnings": []} == json.loads(fresh)
+        assert reads.check("Google Data Analytics") is later  # kept again, with the new warnings

@@ -24,7 +24,7 @@ from store.reader import ReaderError, Snapshot, StoreReader
 # A new cycle shows in answers within this many seconds (the newest cycle is looked up at most this often).
 SNAPSHOT_TTL = 1.0
 ANSWERS_KEPT = 4096
-READERS = 4  # checks run at once (CPU-bound: more threads would only queue on the GIL)
+READERS = 1  # checks run at once (CPU-bound: more threads would only queue on the GIL)
 
 
 class Answer:
