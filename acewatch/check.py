@@ -304,6 +304,14 @@ class IndexMemo:
                 self._evidence_cycle = (snapshot.cycle_id, snapshot.ace_run_id)
             return self._evidence
 
+    def load(self, reader: StoreReader) -> Snapshot | None:
+        """Read the newest cycle's index and evidence now; the cycle read (None when the store has none yet)."""
+        snapshot = reader.latest_snapshot()
+        if snapshot is not None:
+            self.get(reader, snapshot.ace_run_id)
+            self.evidence(snapshot, reader)
+        return snapshot
+
     def get(self, reader: StoreReader, ace_run_id: int) -> NameIndex:
         key = (ace_run_id, name_key_version())
         with self._lock:

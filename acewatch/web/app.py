@@ -10,7 +10,9 @@ bound: more threads would only queue on the GIL).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -194,11 +196,20 @@ def create_app(api: Acewatch) -> SecurityHeaders:
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     handlers = {error: site.unavailable for error in store_errors()}
-    return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers))
+
+    @asynccontextmanager
+    async def lifespan(_app):
+        threading.Thread(target=site.reads.warm, name="acewatch-warm", daemon=True).start()
+        yield
+
+    return SecurityHeaders(Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan))
 
 
 def serve(api: Acewatch, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app under uvicorn until SIGINT/SIGTERM (the `acewatch serve` command)."""
+    """Run the app under uvicorn until SIGINT/SIGTERM (the `acewatch serve` command). The app's own lines
+    log at INFO like uvicorn's: a server's log is where its operator looks."""
     import uvicorn
+
+    log.setLevel(min(log.getEffectiveLevel(), logging.INFO))
 
     uvicorn.run(create_app(api), host=host, port=port, server_header=False, proxy_headers=True, log_level="info")
