@@ -69,6 +69,22 @@ def test_day_one_carries_every_claim_verdict(two_days):
     assert verdicts >= set(DAY1.values()) and "unknown" not in verdicts
 
 
+def test_every_program_is_paired_with_the_exhibit_the_fixture_says(two_days):
+    """The fixture's truth names each program's ACE exhibit: the cycle pairs them, across the organization
+    spellings of the two sites ("Advancing Women in Tech (AWT)" on ACE is the partner "Advancing Women in
+    Tech"). The one exception is the "(v.2)" hazard: the exact name's expired version 1 is the pair."""
+    from fixtures.dataset import CATALOG_DIR
+
+    catalog = json.loads((CATALOG_DIR / "day1.json").read_text())
+    ace_ids = {exhibit["cid"]: exhibit["ace_id"] for exhibit in catalog["ace"]["exhibits"]}
+    truth = {p["slug"]: p["truth"]["ace_id"] for p in catalog["coursera"]["programs"] if p["truth"].get("ace_id")}
+    paired = {slug: ace_ids.get(row["cid"]) for slug, row in _claims(two_days, "day1").items()}
+    assert {slug: paired[slug] for slug in truth} == {**truth, "google-cybersecurity": "GOOG-0006"}
+    claims = _claims(two_days, "day1")
+    for slug in ("awt-agile-project-management", "awt-product-management"):
+        assert (claims[slug]["verdict"], claims[slug]["claim"]) == ("exact", "supported"), slug
+
+
 def test_day_two_changes_verdicts_with_one_event_each(two_days):
     day1, day2 = _claims(two_days, "day1"), _claims(two_days, "day2")
     changed = {

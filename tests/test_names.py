@@ -353,6 +353,12 @@ def test_vendor_and_org_keys() -> None:
     assert canonical_org("IBM Corporation") == canonical_org("IBM") == "ibm"
     assert canonical_org("Meta Platforms, Inc.") == "meta"
     assert canonical_org("University of Michigan") == "university of michigan"
+    # ACE's "Advancing Women in Tech (AWT)" is Coursera's partner "Advancing Women in Tech"
+    assert canonical_org("Advancing Women in Tech (AWT)") == canonical_org("Advancing Women in Tech")
+    assert canonical_org("The Linux Foundation") == canonical_org("Linux Foundation") == "linux foundation"
+    assert canonical_org("University of California, Irvine (UCI)") == "university of california irvine"
+    assert canonical_org("SOPHIA Learning, LLC") == "sophia learning"
+    assert canonical_org("Duke University") != canonical_org("Duke University Health")
 
 
 # --------------------------------------------------------------------------

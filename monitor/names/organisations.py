@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from monitor.names.normalise import _normalize
@@ -103,14 +104,32 @@ def canonical_org(org: str | None) -> str | None:
     cached = _ORG_CACHE.get(org)
     if cached is not None or org in _ORG_CACHE:
         return cached
-    words = [w.strip(",.") for w in _normalize(org)[0].split()]
-    words = [w for w in words if w]
-    while words and words[-1] in _LEGAL_SUFFIXES:
-        words.pop()
+    words = _org_words(org)
     key = (_vendor_from_words(words) or " ".join(words)) if words else None
     if len(_ORG_CACHE) < _CACHE_LIMIT:
         _ORG_CACHE[org] = key
     return key
+
+
+def _org_words(org: str) -> list[str]:
+    """The words that name an organization, without what the two sites add or leave out.
+
+    ACE lists "Advancing Women in Tech (AWT)" where Coursera's partner is
+    "Advancing Women in Tech", and "The Linux Foundation" beside "Linux
+    Foundation": a trailing parenthesised abbreviation, a leading "the" and
+    legal suffixes ("Inc.", ", LLC") do not make another organization.
+    """
+    words = [w.strip(",.") for w in _normalize(org)[0].split()]
+    words = [w for w in words if w]
+    while len(words) > 1 and (words[-1] in _LEGAL_SUFFIXES or _ABBREVIATION.fullmatch(words[-1])):
+        words.pop()
+    if len(words) > 1 and words[0] == "the":
+        words.pop(0)
+    return words
+
+
+# A trailing "(AWT)", "(IBM)", "(AWS)": one word in parentheses, letters/digits/&/-.
+_ABBREVIATION = re.compile(r"\([\w&.-]+\)")
 
 
 def _org_label(org: str) -> str | None:
