@@ -30,7 +30,9 @@ from store.reader import Snapshot, StoredNameKeys, StoreReader
 
 MAX_NAME_LENGTH = 300
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
-PROGRAM_PATH = re.compile(r"^/(?:professional-certificates|specializations)/([A-Za-z0-9-]+)/?$")
+# A program page, or a page under it (Coursera's landing variants): the slug names the program.
+PROGRAM_PATH = re.compile(r"^/(?:professional-certificates|specializations)/([A-Za-z0-9-]+)(?:/[^?#]*)?$")
+COURSE_PATH = re.compile(r"^/learn/[A-Za-z0-9-]+")
 
 # Exit codes, documented in the README.
 EXIT_RECOMMENDED = 0  # exact/equivalent name, period active today
@@ -86,6 +88,11 @@ def resolve(text: str, reader: StoreReader, coursera_run_id: int | None, site_ho
     parts = urlsplit(as_url(text, site_hosts))
     if parts.scheme in ("http", "https"):
         match = PROGRAM_PATH.match(parts.path)
+        if COURSE_PATH.match(parts.path) and (parts.hostname or "") in site_hosts:
+            raise CheckInputError(
+                f"{text} is a single course; ACE recommends whole programs: paste the address of the "
+                "Professional Certificate or Specialization page (/professional-certificates/<slug>)"
+            )
         if not match or (parts.hostname or "") not in site_hosts:
             raise CheckInputError(
                 f"not a Coursera program URL: {text} (expected https://www.coursera.org/"
@@ -118,6 +125,8 @@ def as_url(text: str, site_hosts: tuple[str, ...]) -> str:
 
 def _from_catalog(text: str, kind: str, slug: str, reader: StoreReader, run_id: int | None) -> Query:
     program = reader.program(run_id, slug) if run_id is not None else None
+    if program is None and slug != slug.lower():  # Coursera's slugs are lower-case; a pasted URL may not be
+        program = reader.program(run_id, slug.lower())
     if program is None:
         raise CheckInputError(f"no Coursera program with slug {slug!r} in the stored catalog")
     return Query(text, kind, program["title"], program["partner"] or None, program)

@@ -96,7 +96,12 @@ def test_wrong_scheme_database_url(tmp_path):
 
 
 def test_check_resolves_slugs_and_coursera_urls(demo_store):
-    for query in ("google-it-automation", "https://www.coursera.org/professional-certificates/google-it-automation"):
+    for query in (
+        "google-it-automation",
+        "https://www.coursera.org/professional-certificates/google-it-automation",
+        "https://www.coursera.org/professional-certificates/Google-IT-Automation",  # a slug's case as pasted
+        "https://www.coursera.org/professional-certificates/google-it-automation/paidmedia?utm_source=gg",
+    ):
         result = acewatch("check", query, "--json", db=demo_store["db"], home=demo_store["home"])
         answer = json.loads(result.stdout)
         assert answer["input"] in ("slug", "url")
@@ -109,6 +114,16 @@ def test_check_refuses_a_non_coursera_url(demo_store):
         "check", "https://example.org/professional-certificates/x", db=demo_store["db"], home=demo_store["home"]
     )
     assert result.returncode == 2 and "not a Coursera program URL" in result.stderr
+
+
+def test_check_says_a_course_page_is_not_a_program(demo_store):
+    result = acewatch(
+        "check", "https://www.coursera.org/learn/foundations-data", db=demo_store["db"], home=demo_store["home"]
+    )
+    assert (
+        result.returncode == 2 and "single course" in result.stderr and "/professional-certificates/" in result.stderr
+    )
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_check_exit_codes_for_expired_and_unrelated_names(demo_store):
