@@ -24,9 +24,10 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from acewatch.exit_codes import ExitCode  # re-exported: `from acewatch.api import ExitCode` still works
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -40,22 +41,6 @@ if TYPE_CHECKING:
 
 
 EXPORT_FORMATS = ("csv", "json")
-
-
-class ExitCode(IntEnum):
-    """Every exit status of the `acewatch` command (README, "Exit codes"); aliases name a command's reading."""
-
-    OK = 0  # done; check: recommended (exact/equivalent name, period active today)
-    NEAR = 1  # check: a close ACE name, not this one; notify: a delivery failed
-    USAGE = 2  # bad input or options
-    ATTENTION = 3  # check: no close ACE name; run: a source unhealthy; status/audit/doctor: problems; history: none
-    NOT_ACTIVE = 4  # check: the exact name, but its period has ended or not begun
-    NO_EVIDENCE = 5  # no healthy crawl or no cycle yet, or the exhibit was unreadable
-    ERROR = 6  # the store or the configuration failed
-    LOCKED = 7  # another run holds the store's run lock
-    RECOMMENDED = 0
-    NO_MATCH = 3
-    DELIVERY_FAILED = 1
 
 
 class AcewatchError(Exception):

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from acewatch.exit_codes import ExitCode
 from acewatch.outputs.reports import ReportError, csv_cell, iso
 from acewatch.text import for_terminal
 from monitor.claims import ABOUT_AN_EXHIBIT, FINDINGS, ClaimVerdict, explain
@@ -23,9 +24,6 @@ from store.runs import get_run, load_snapshot
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
-
-EXIT_CLEAN = 0
-EXIT_FINDINGS = 3
 
 
 @dataclass(frozen=True)
@@ -70,8 +68,8 @@ class AuditReport:
     unknown: int  # programs whose page or exhibit was unreadable (not judged)
 
     @property
-    def exit_code(self) -> int:
-        return EXIT_FINDINGS if self.findings else EXIT_CLEAN
+    def exit_code(self) -> ExitCode:
+        return ExitCode.ATTENTION if self.findings else ExitCode.OK
 
     def groups(self) -> list[tuple[ClaimVerdict, list[Finding]]]:
         """Findings by verdict, in the README's order; only verdicts that occur."""

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from acewatch.exit_codes import ExitCode
 from monitor.claims import ClaimFacts, claim_verdict, explain
 from monitor.names import (
     Candidate,
@@ -33,15 +34,6 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)+$")
 # A program page, or a page under it (Coursera's landing variants): the slug names the program.
 PROGRAM_PATH = re.compile(r"^/(?:professional-certificates|specializations)/([A-Za-z0-9-]+)(?:/[^?#]*)?$")
 COURSE_PATH = re.compile(r"^/learn/[A-Za-z0-9-]+")
-
-# Exit codes, documented in the README.
-EXIT_RECOMMENDED = 0  # exact/equivalent name, period active today
-EXIT_NEAR = 1  # not this name; a close ACE name exists (see differences)
-EXIT_USAGE = 2  # bad input
-EXIT_NONE = 3  # no ACE name close to this one
-EXIT_NOT_ACTIVE = 4  # the exact name, but its period has ended or not begun
-EXIT_NO_EVIDENCE = 5  # no healthy crawl yet, or the exhibit could not be read
-EXIT_STORE = 6  # the store cannot be opened or read
 
 
 class CheckInputError(ValueError):
@@ -392,13 +384,14 @@ def stale_warnings(crawled_at: datetime | None, max_age_days: int) -> list[str]:
     return []
 
 
-def exit_code(answer: dict[str, Any]) -> int:
+def exit_code(answer: dict[str, Any]) -> ExitCode:
+    """The answer's exit status (README, "`check`: verdicts and exit codes")."""
     match = answer["match"]
     if match is not None:
         if match["status"] == ACTIVE:
-            return EXIT_RECOMMENDED
-        return EXIT_NO_EVIDENCE if match["status"] == UNKNOWN else EXIT_NOT_ACTIVE
-    return EXIT_NEAR if answer["verdict"] == "near" else EXIT_NONE
+            return ExitCode.RECOMMENDED
+        return ExitCode.NO_EVIDENCE if match["status"] == UNKNOWN else ExitCode.NOT_ACTIVE
+    return ExitCode.NEAR if answer["verdict"] == "near" else ExitCode.NO_MATCH
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from acewatch import Acewatch, AcewatchError, BadInput, ExitCode, NoEvidence, RunLocked, StoreFailed
+from acewatch import api as api_module
 from acewatch import check as check_module
+from acewatch import exit_codes as exit_codes_module
 from acewatch.config import load_config
 from tests.support import ROOT, acewatch
 
@@ -55,12 +57,21 @@ def test_importing_acewatch_stays_cheap():
     assert result.stdout.strip() == "[]"
 
 
-def test_exit_codes_are_one_enum_that_checks_codes_agree_with():
+def test_exit_codes_are_one_enum():
+    assert ExitCode is api_module.ExitCode is exit_codes_module.ExitCode  # one enum, re-exported
     assert [int(code) for code in ExitCode] == list(range(8))
-    for name, value in vars(check_module).items():
-        if name.startswith("EXIT_"):
-            assert ExitCode(value) == value, name  # check.py's constants are members of the one enum
     assert (ExitCode.RECOMMENDED, ExitCode.NO_MATCH, ExitCode.DELIVERY_FAILED) == (0, 3, 1)
+    exact = {"verdict": "exact"}
+    answers = (
+        ({**exact, "match": {"status": "active"}}, ExitCode.RECOMMENDED),
+        ({**exact, "match": {"status": "expired"}}, ExitCode.NOT_ACTIVE),
+        ({**exact, "match": {"status": "not_yet_active"}}, ExitCode.NOT_ACTIVE),
+        ({**exact, "match": {"status": "unknown"}}, ExitCode.NO_EVIDENCE),
+        ({"verdict": "near", "match": None}, ExitCode.NEAR),
+        ({"verdict": "none", "match": None}, ExitCode.NO_MATCH),
+    )
+    for answer, code in answers:
+        assert check_module.exit_code(answer) is code, answer  # a member, not a bare int
 
 
 def test_check_answers_as_the_cli_does(demo_store):
