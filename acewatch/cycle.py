@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from acewatch.alerts import deliver_pending, digest_rows
@@ -32,7 +33,7 @@ from monitor.health import judge
 from monitor.matching import Candidate, match_catalog
 from monitor.names import canonical_org, name_key_rows, vendor_of
 from monitor.notes import note_lines, notes_of
-from monitor.status import ACTIVE, UNKNOWN, PeriodStatus
+from monitor.status import ACTIVE, UNKNOWN, PeriodStatus, status_moved
 from monitor.versions import ExhibitVersion, program_state
 from store.cycles import (
     announced,
@@ -311,11 +312,21 @@ def _diff_events(engine, previous, ace_run, coursera_run, matches) -> list[Event
 
 def changed_records(engine: Engine, old_run, new_run) -> SnapshotPair:
     """What two runs of one source differ by, read from the store for monitor.diff to judge."""
+    old_day, new_day = old_run.started_at.date(), new_run.started_at.date()
     if new_run.source == "ace":
-        records = ace_snapshot_pair(engine, old_run.id, new_run.id)
+        records = ace_snapshot_pair(engine, old_run.id, new_run.id, dated_cids(engine, new_run.id, old_day, new_day))
     else:
         records = snapshot_pair(engine, new_run.source, old_run.id, new_run.id)
-    return SnapshotPair(old_run.id, new_run.id, old_run.started_at.date(), new_run.started_at.date(), **records)
+    return SnapshotPair(old_run.id, new_run.id, old_day, new_day, **records)
+
+
+def dated_cids(engine: Engine, run_id: int, old_day: date, new_day: date) -> list[str]:
+    """The exhibits of a run whose status the calendar alone moved since `old_day` (monitor.status.status_moved):
+    a period that ended or began between two nights is a change although the page is the same."""
+    if old_day == new_day:
+        return []
+    rows = iter_snapshot(engine, "ace", run_id, columns=("cid", "periods", "parse_status"))
+    return [r["cid"] for r in rows if status_moved(r["periods"] or [], r["parse_status"], old_day, new_day)]
 
 
 def _claim_events(engine, previous, ace_run, coursera_run, matches) -> list[Event]:

@@ -40,7 +40,8 @@ class SnapshotPair:
     """What two runs of one source differ by, as plain records (store.diffs reads them).
 
     `old` holds the removed and changed records of the old run by key (an unreadable one replaced by its
-    last readable version, if any), `new` the added and changed ones of the new run. For ACE,
+    last readable version, if any), `new` the added and changed ones of the new run; for ACE both also hold
+    the unchanged pages whose status the calendar moved between `old_day` and `new_day`. For ACE,
     `old_versions`/`new_versions` hold every version of the ACE IDs involved as (ACE ID, row) pairs."""
 
     old_run_id: int

@@ -45,3 +45,13 @@ def exhibit_status(periods: list[dict[str, Any]], parse_status: str, today: date
         return PeriodStatus(NOT_YET_ACTIVE, ordered[0], period_credits(ordered[0]))
     latest = ordered[-1]
     return PeriodStatus(EXPIRED, latest, period_credits(latest))
+
+
+def status_moved(periods: list[dict[str, Any]], parse_status: str, old_day: date, new_day: date) -> bool:
+    """Whether the calendar alone changes what an exhibit says between two nights (a period ended or began).
+
+    ACE's pages state fixed dates, so an exhibit whose period ends overnight is byte for byte the page
+    of the night before: a diff of page contents cannot see it, the calendar must."""
+    if old_day == new_day:
+        return False
+    return exhibit_status(periods, parse_status, old_day) != exhibit_status(periods, parse_status, new_day)

@@ -35,10 +35,16 @@ def snapshot_pair(engine: Engine, source: str, old_run_id: int, new_run_id: int)
     return {**changes, "old": old, "new": new}
 
 
-def ace_snapshot_pair(engine: Engine, old_run_id: int, new_run_id: int) -> dict[str, Any]:
+def ace_snapshot_pair(engine: Engine, old_run_id: int, new_run_id: int, dated: Sequence[str] = ()) -> dict[str, Any]:
     """`snapshot_pair` for ACE plus, per night, every version of the ACE IDs the changed rows carry
-    (`old_versions`, `new_versions`: (ACE ID, row) pairs; see `version_rows`)."""
+    (`old_versions`, `new_versions`: (ACE ID, row) pairs; see `version_rows`). The `dated` cids, unchanged
+    pages whose status the calendar moved, join `old` and `new` as changed ones do (not `changed`: their
+    text is the same)."""
     pair = snapshot_pair(engine, "ace", old_run_id, new_run_id)
+    extra = sorted(set(dated) - pair["old"].keys() - pair["new"].keys())
+    if extra:
+        pair["old"].update((r["cid"], r) for r in load_snapshot(engine, "ace", old_run_id, extra))
+        pair["new"].update((r["cid"], r) for r in load_snapshot(engine, "ace", new_run_id, extra))
     ace_ids = sorted({r["ace_id"] for rows in (pair["old"], pair["new"]) for r in rows.values() if r.get("ace_id")})
     return {
         **pair,

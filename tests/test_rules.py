@@ -24,7 +24,7 @@ from monitor.diff import (
 )
 from monitor.events import BY_TYPE, EVENT_TYPES, KINDS, Event, event, grouped
 from monitor.health import HealthConfig, judge
-from monitor.status import ACTIVE, EXPIRED, NOT_YET_ACTIVE, UNKNOWN, exhibit_status
+from monitor.status import ACTIVE, EXPIRED, NOT_YET_ACTIVE, UNKNOWN, exhibit_status, status_moved
 
 TODAY = date(2026, 12, 2)
 
@@ -182,6 +182,23 @@ def test_period_status(periods, parse_status, status, credits, about):
         "period": about,
         "credits": credits,
     }
+
+
+MOVED = [
+    # periods, parse status, first night, second night, did the calendar alone change what the page says?
+    ([OLD], "ok", date(2024, 9, 30), date(2024, 10, 1), True),  # the period ended overnight
+    ([LATER], "ok", date(2026, 12, 31), date(2027, 1, 1), True),  # one began
+    ([OLD, NOW], "ok", date(2024, 9, 30), date(2024, 10, 1), True),  # a new period took over (renewed)
+    ([NOW], "ok", date(2025, 1, 1), date(2026, 1, 1), False),  # active on both nights, same period
+    ([OLD], "ok", date(2025, 1, 1), date(2026, 1, 1), False),  # expired on both
+    ([OLD], "ok", date(2024, 10, 1), date(2024, 10, 1), False),  # the same night
+    ([OLD], "unknown", date(2024, 9, 30), date(2024, 10, 1), False),  # an unreadable page says nothing
+]
+
+
+@pytest.mark.parametrize("periods, parse_status, first, second, moved", MOVED)
+def test_status_moved_by_the_calendar(periods, parse_status, first, second, moved):
+    assert status_moved(periods, parse_status, first, second) is moved
 
 
 # ---------------------------------------------------------------- the expiring rule
