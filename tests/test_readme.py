@@ -154,8 +154,6 @@ FREE_FORM = {"details"}  # an event's details differ by event type (the README l
 MAPS = {"verdicts"}  # an object keyed by verdict: every entry has the documented entry's shape
 # Documented but not to be met on a crawl of the fixture site: no Coursera program leaves its catalog.
 NOT_ON_THE_FIXTURE_SITE = {".timeline[].coursera[1]"}
-# `check`'s objects carry keys its block leaves out (query, ace_name, word_edits, ...): documented keys only.
-EXTRA_KEYS_ALLOWED = {"check"}
 WRONG_GUID = "8cf144ea-0000-ea11-a812-000d3a33232a"  # an [ace] organization the Guide does not know
 
 
@@ -166,12 +164,10 @@ class Schema:
     documented item, or, when several objects are documented, each item against the one its keys are;
     an object whose one documented key is `a | b` is keyed by those words, each entry of the documented
     shape. A documented value may be null in a real answer, but every documented object, list, kind of
-    item and key word must be seen filled in some real answer (`unseen`). `strict=False`: real objects may
-    carry keys the block leaves out."""
+    item and key word must be seen filled in some real answer (`unseen`)."""
 
-    def __init__(self, documented, strict: bool = True) -> None:
+    def __init__(self, documented) -> None:
         self.documented = documented
-        self.strict = strict
         self.problems: list[str] = []
         self.seen: set[str] = set()
 
@@ -236,7 +232,7 @@ class Schema:
         keys = {key.removesuffix("?"): key for key in documented}
         missing = [key for key in documented if not key.endswith("?") and key not in real]
         self.problems += [f"{path}.{key}: documented, missing" for key in missing]
-        self.problems += [f"{path}.{key}: not documented" for key in real if key not in keys and self.strict]
+        self.problems += [f"{path}.{key}: not documented" for key in real if key not in keys]
         for key in keys.keys() & real.keys():
             self._value(documented[keys[key]], real[key], f"{path}.{key}")
 
@@ -330,7 +326,7 @@ def test_every_json_schema_block_has_real_runs():
 @pytest.mark.parametrize("command", sorted(SCHEMA_RUNS))
 def test_the_json_schema_holds_for_real_output(request, command):
     store = request.getfixturevalue("schema_store" if command in ON_THE_SCHEMA_STORE else "demo_store")
-    schema = Schema(_schema_blocks()[command], strict=command not in EXTRA_KEYS_ALLOWED)
+    schema = Schema(_schema_blocks()[command])
     outputs = [store["run"]] if command == "run" else []
     for args in SCHEMA_RUNS[command]:
         result = acewatch(*args, db=store["db"], home=store["home"])
@@ -378,9 +374,6 @@ def test_a_schema_that_drifts_fails():
         ".score: 'high' does not fit the documented 1.0",
         ".verdict: 'close' does not fit the documented 'exact | near'",
     ]
-    loose = Schema({"a": 1}, strict=False)  # check's block: real keys beyond it pass
-    loose.check({"a": 2, "b": 3})
-    assert not loose.problems
 
 
 def test_every_schema_heading_is_read():
