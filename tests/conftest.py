@@ -65,6 +65,35 @@ def engine(db_url):
 
 
 @pytest.fixture(scope="session")
+def fixture_crawls(request, tmp_path_factory):
+    """backend -> day 1 then day 2 of the fixture site crawled for real into a fresh store of that backend
+    (tests.support.crawl_two_days), each crawled on first use and kept for the session."""
+    from tests.support import crawl_two_days
+
+    crawls: dict[str, dict] = {}
+
+    def crawled(backend: str) -> dict:
+        if backend not in crawls:
+            workdir = tmp_path_factory.mktemp(f"two-days-{backend}")
+            crawls[backend] = crawl_two_days(request, workdir, backend=backend)
+        return crawls[backend]
+
+    return crawled
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def two_days(request, fixture_crawls):
+    """Day 1 then day 2 of the fixture site, crawled once per backend for the whole session and shared by
+    every module that asks for it, so a module may only read it (`acewatch check`, reports, queries).
+
+    Keys: db, engine, home (the crawl's HOME), day1 and day2 (the cycles' reports), requests and
+    day2_requests (what each day's crawl asked the site). A module that writes to its store, or crawls
+    other days, builds its own with tests.support.crawl_two_days (tests/test_versions_e2e.py).
+    """
+    return fixture_crawls(request.param)
+
+
+@pytest.fixture(scope="session")
 def demo_store(tmp_path_factory):
     """A SQLite store filled by the real `acewatch demo` command (day 1 then day 2)."""
     from tests.support import acewatch

@@ -78,12 +78,14 @@ def events_by_type(events: list[dict]) -> dict[str, list[dict]]:
     return grouped
 
 
-def fresh_store_url(request, tmp_path: Path) -> str:
-    """A new SQLite file or a new PostgreSQL database (dropped when `request` ends), by `request.param`.
+def fresh_store_url(request, tmp_path: Path | None = None, backend: str | None = None) -> str:
+    """A new SQLite file in `tmp_path` or a new PostgreSQL database (dropped when `request` ends), by `backend`
+    (default `request.param`).
 
     PostgreSQL comes through the `pg_admin` fixture: a server that is not there fails the test, never skips it.
     """
-    if request.param == "sqlite":
+    backend = backend or request.param
+    if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'acewatch.db'}"
     from tests.conftest import _drop_pg_database, _fresh_pg_database
 
@@ -93,14 +95,16 @@ def fresh_store_url(request, tmp_path: Path) -> str:
     return db_url
 
 
-def crawl_two_days(request, tmp_path: Path, days: tuple[str, str] = ("day1", "day2")) -> dict:
+def crawl_two_days(
+    request, tmp_path: Path, days: tuple[str, str] = ("day1", "day2"), backend: str | None = None
+) -> dict:
     """Day 1 then day 2 of the fixture site (or another pair of `days`), crawled for real into a fresh
-    store of `request.param`."""
+    store of `backend` (default `request.param`); the store and its engine last as long as `request`."""
     from acewatch.cycle import run_cycle
     from fixtures.server import FixtureSite
     from store.database import open_engine
 
-    db_url = fresh_store_url(request, tmp_path)
+    db_url = fresh_store_url(request, tmp_path, backend)
     engine = open_engine(db_url)
     request.addfinalizer(engine.dispose)
     with FixtureSite(day=days[0]) as site:
@@ -120,3 +124,18 @@ def crawl_two_days(request, tmp_path: Path, days: tuple[str, str] = ("day1", "da
         "requests": day1_requests,
         "day2_requests": day2_requests,
     }
+
+
+def engine_at_revision(db_url: str, revision: str):
+    """An engine on a new store whose schema stops at migration `revision`, as an older acewatch left it
+    (for upgrade tests: fill it by hand, dispose it, then `open_engine` upgrades it to head)."""
+    from alembic import command
+
+    from store.database import _alembic_config, create_store_engine
+
+    engine = create_store_engine(db_url)
+    config = _alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+    return engine

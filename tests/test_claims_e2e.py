@@ -2,7 +2,8 @@
 
 Day 1 carries every claim verdict (fixtures/README.md, "Claim verdicts");
 day 2's five changes move four programs to another verdict, each announced by
-exactly one `claim_changed` event, and nothing else changes verdict.
+exactly one `claim_changed` event, and nothing else changes verdict. The crawl is the session's
+shared, read-only `two_days` (tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -11,19 +12,11 @@ import csv
 import io
 import json
 
-import pytest
-
 from acewatch.alerts import digest_title
 from acewatch.outputs.digest import render_text
 from acewatch.outputs.feed import write_feed
 from store.cycles import cycle_matches
-from tests.support import (
-    EXPECTED_CHANGES,
-    ROOT,
-    acewatch,
-    crawl_two_days,
-    events_by_type,
-)
+from tests.support import EXPECTED_CHANGES, ROOT, acewatch, events_by_type
 
 CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 PATH = "/professional-certificates/"
@@ -46,11 +39,6 @@ DAY2_CHANGES = {
     CHANGE["renamed"]["coursera_slug"]: ("supported", "name_differs"),
     CHANGE["recommendation_ended"]["coursera_slug"]: ("supported", "expired"),
 }
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def two_days(request, tmp_path_factory):
-    return crawl_two_days(request, tmp_path_factory.mktemp(f"claims-{request.param}"))
 
 
 def _claims(two_days, day: str) -> dict[str, dict]:

@@ -15,7 +15,7 @@ from acewatch.cycle import conclude_cycle
 from store.cycles import cycle_events, cycle_matches
 from store.database import open_engine
 from store.runs import begin_run, save_snapshot
-from tests.support import acewatch
+from tests.support import acewatch, engine_at_revision
 
 PATH = "/professional-certificates/google-data-analytics"
 FILLER = 29  # one unreadable page of 30 stays under the health gate's 5%
@@ -157,16 +157,9 @@ def test_audit_before_any_cycle_says_what_to_run(db_url, tmp_path):
 
 def test_upgrade_keeps_older_matches_unjudged(db_url):
     """Migration 0006 (after 0005): matches stored before claim verdicts get NULL, so no cycle announces a change against them."""
-    from alembic import command
     from sqlalchemy import text as sql
 
-    from store.database import _alembic_config, create_store_engine
-
-    engine = create_store_engine(db_url)
-    config = _alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0005")
+    engine = engine_at_revision(db_url, "0005")
     with engine.begin() as connection:
         connection.execute(sql("insert into cycle (id, started_at, outcome) values (1, '2026-11-01', 'finished')"))
         connection.execute(

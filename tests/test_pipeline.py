@@ -1,25 +1,18 @@
 """End to end: real Scrapy crawls of the fixture site over HTTP, day 1 then day 2, on SQLite and PostgreSQL.
 
 Each of the five day-2 changes the fixture documents (expected_changes.json)
-must come out as its event, and nothing else may change ACE status.
+must come out as its event, and nothing else may change ACE status. The crawl is the session's
+shared, read-only `two_days` (tests/conftest.py).
 """
 
 from __future__ import annotations
 
 import json
 
-import pytest
-
 from store.runs import load_snapshot
-from tests.support import EXPECTED_CHANGES, acewatch, crawl_two_days, events_by_type
+from tests.support import EXPECTED_CHANGES, acewatch, events_by_type
 
 CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def two_days(request, tmp_path_factory):
-    """Crawl day 1 and day 2 into a fresh store; hand the tests both reports."""
-    return crawl_two_days(request, tmp_path_factory.mktemp(request.param))
 
 
 def test_both_days_crawl_healthy_and_complete(two_days):

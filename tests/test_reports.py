@@ -28,6 +28,7 @@ from store.database import open_engine
 from store.locks import acquire, release, utcnow
 from store.models import Delivery
 from store.runs import begin_run, fail_run, load_snapshot
+from tests.conftest import BACKENDS
 from tests.support import EXPECTED_CHANGES, ROOT, crawl_two_days
 from tests.test_schedule import cli_command, cli_env
 
@@ -35,9 +36,10 @@ CHANGE = {c["change"]: c for c in EXPECTED_CHANGES}
 SECRET_URL = "postgresql://acewatch:s3cret-pw@db.example.org:5432/acewatch"
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def store(request, tmp_path_factory):
-    """Day 1 and day 2 of the fixture site crawled for real into a fresh store."""
+    """Day 1 and day 2 of the fixture site crawled for real into a fresh store: this module's own, not the
+    session's shared `two_days`, as it takes a lock in the store and wants its data under an hour old."""
     crawled = crawl_two_days(request, tmp_path_factory.mktemp(f"reports-{request.param}"))
     assert crawled["day1"].healthy and crawled["day2"].healthy
     return crawled

@@ -19,6 +19,7 @@ from store.runs import (
     set_health,
     snapshot_changes,
 )
+from tests.support import engine_at_revision
 
 
 def exhibit(cid: str, title: str, hours: int = 3) -> dict:
@@ -169,16 +170,10 @@ def test_check_reader_knows_exactly_the_shipped_migrations():
 
 def test_upgrade_rehashes_the_snapshots_the_next_diff_reads(db_url):
     """Migration 0003: a store from before the orjson content hash diffs its next crawl by real changes only."""
-    from alembic import command
 
     from store.cycles import begin_cycle
-    from store.database import _alembic_config, create_store_engine
 
-    engine = create_store_engine(db_url)
-    config = _alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0002")
+    engine = engine_at_revision(db_url, "0002")
     old = begin_run(engine, "ace")
     records = [exhibit("a-0001", "Google Data Analytics"), exhibit("a-0002", "Google IT Support")]
     with engine.begin() as connection:  # as the json-module hash left them
@@ -242,16 +237,9 @@ def test_snapshot_writer_closed_without_finish_writes_nothing(db_url, spill_afte
 
 def test_upgrade_rekeys_coursera_programs_by_page_path_and_keeps_their_timeline(db_url):
     """Migration 0004: snapshots, matches and events keyed by the API id move to the page path together."""
-    from alembic import command
     from sqlalchemy import text as sql
 
-    from store.database import _alembic_config, create_store_engine
-
-    engine = create_store_engine(db_url)
-    config = _alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0003")
+    engine = engine_at_revision(db_url, "0003")
     path = "/professional-certificates/salesforce-sales-development-representative-with-a-long-slug"
     with engine.begin() as connection:
         connection.execute(
@@ -298,17 +286,11 @@ def test_upgrade_adds_exhibit_versions_and_keeps_histories(db_url):
     """Migration 0005: stored exhibits keep their rows and events with version NULL (never a guessed
     number); the next crawl of an unchanged, unversioned page diffs as unchanged; new rows keep
     their version and every version of an ACE ID is read through one (run_id, ace_id) index."""
-    from alembic import command
     from sqlalchemy import inspect
 
     from store.cycles import begin_cycle
-    from store.database import _alembic_config, create_store_engine
 
-    engine = create_store_engine(db_url)
-    config = _alembic_config(engine)
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+    engine = engine_at_revision(db_url, "0004")
     old = begin_run(engine, "ace")
     cycle = begin_cycle(engine, old, None, None)
     with engine.begin() as connection:  # a 0004 store: no version column, hashes of records without one

@@ -15,6 +15,7 @@ import json
 import pytest
 
 from store.runs import load_snapshot
+from tests.conftest import BACKENDS
 from tests.support import acewatch, crawl_two_days, events_by_type
 
 ACE_ID = "GOOG-0009"
@@ -28,11 +29,11 @@ LAYOUTS = {
 }  # old: names no version
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def two_days(request, tmp_path_factory):
-    return crawl_two_days(
-        request, tmp_path_factory.mktemp(f"versions-{request.param}"), days=("day1-versions", "day2-versions")
-    )
+    """This module's own crawl, of the versions days (in place of the shared `two_days` of tests/conftest.py)."""
+    workdir = tmp_path_factory.mktemp(f"versions-{request.param}")
+    return crawl_two_days(request, workdir, days=("day1-versions", "day2-versions"))
 
 
 def test_both_days_are_healthy(two_days):

@@ -13,25 +13,20 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 
-from tests.conftest import PG_ADMIN_URL, _drop_pg_database, _fresh_pg_database
+from tests.conftest import BACKENDS
 from tests.reliability.scenarios import EXHIBITS, KILL_PHASES, CrashRunner, copy_baseline, run_crash_scenario
+from tests.support import fresh_store_url
 
 
-def _store(request, env, name):
-    if request.param == "sqlite":
-        return copy_baseline(env, name), None
-    request.getfixturevalue("pg_admin")
-    return _fresh_pg_database(PG_ADMIN_URL)
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=BACKENDS)
 def crashed(request, reliability_env):
-    db_url, pg_name = _store(request, reliability_env, f"crash-{request.param}")
-    try:
-        yield run_crash_scenario(reliability_env, db_url, f"crash {request.param}")
-    finally:
-        if pg_name:
-            _drop_pg_database(PG_ADMIN_URL, pg_name)
+    """This module's own store, as the scenario writes to it: a copy of the day-1 baseline on SQLite,
+    a new database on PostgreSQL (the scenario copies the baseline in; dropped when the module ends)."""
+    if request.param == "sqlite":
+        db_url = copy_baseline(reliability_env, "crash-sqlite")
+    else:
+        db_url = fresh_store_url(request)
+    return run_crash_scenario(reliability_env, db_url, f"crash {request.param}")
 
 
 def _report(outcome) -> str:
@@ -105,23 +100,20 @@ def test_a_killed_run_is_not_reported_as_a_source_recovery(reliability_env):
     assert outcome.spurious_health == [], outcome.spurious_health
 
 
-def test_killed_between_cycle_commit_and_queueing_loses_no_digest(reliability_env, pg_admin):
+def test_killed_between_cycle_commit_and_queueing_loses_no_digest(request, reliability_env):
     """PostgreSQL: the delivery table is locked, so the run waits to queue its digest: killed there."""
-    db_url, pg_name = _fresh_pg_database(PG_ADMIN_URL)
-    try:
-        probe = CrashRunner(reliability_env, db_url, "queue-window", seed=1)
-        outcome = run_crash_scenario(
-            reliability_env,
-            db_url,
-            "queue window",
-            plans=[("SIGKILL between cycle commit and queueing", probe.kill_queueing(), None)],
-        )
-        probe.close()
-        assert outcome.steps[0].hit == "queueing" and outcome.steps[0].killed
-        assert outcome.final_exit == 0 and not outcome.missed
-        assert outcome.digests == outcome.cycles_with_events == 1, outcome.explain()
-    finally:
-        _drop_pg_database(PG_ADMIN_URL, pg_name)
+    db_url = fresh_store_url(request, backend="postgresql")
+    probe = CrashRunner(reliability_env, db_url, "queue-window", seed=1)
+    outcome = run_crash_scenario(
+        reliability_env,
+        db_url,
+        "queue window",
+        plans=[("SIGKILL between cycle commit and queueing", probe.kill_queueing(), None)],
+    )
+    probe.close()
+    assert outcome.steps[0].hit == "queueing" and outcome.steps[0].killed
+    assert outcome.final_exit == 0 and not outcome.missed
+    assert outcome.digests == outcome.cycles_with_events == 1, outcome.explain()
 
 
 def test_the_consistency_check_catches_what_a_crash_could_leave(reliability_env):
