@@ -9,7 +9,9 @@ already recorded, and the site/crawl sections of acewatch's config.
 from __future__ import annotations
 
 import ctypes
+import gc
 import ipaddress
+import logging
 import os
 import signal
 import sys
@@ -78,9 +80,18 @@ def scrapy_settings(spec: CrawlSpec) -> Settings:
 
 def crawl(spec: CrawlSpec) -> None:
     """Crawl the spec's sources at once, in one reactor, until all are done."""
-    process = CrawlerProcess(scrapy_settings(spec))
+    settings = scrapy_settings(spec)
+    process = CrawlerProcess(settings)
+    # Scrapy leaves its loggers at NOTSET and drops records below LOG_LEVEL in its handler, so its
+    # DEBUG lines ("Crawled (200)", "Scraped from" with the item's repr) were built for every page
+    # and item, then thrown away. Its loggers now stop them before a record is made.
+    logging.getLogger("scrapy").setLevel(settings.get("LOG_LEVEL"))
     for source in spec.sources:
         process.crawl(SPIDERS[source])
+    # What exists by now (modules, settings, the crawlers, the store's engine) lives as long as the
+    # crawl: out of the collector's sight, so full collections stop re-walking it (at 10k, 28 full
+    # collections took 4.3 s of the reactor's ~50 s CPU, the collector 11 s in all).
+    gc.freeze()
     process.start()
 
 

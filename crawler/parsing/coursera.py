@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
+from lxml import etree
 from lxml import html as lxml_html
 from parsel import Selector
 
@@ -165,13 +167,15 @@ def _as_list(value) -> list:
     return value if isinstance(value, list) else [value] if isinstance(value, dict) else []
 
 
-def _body_texts(selector: Selector) -> list[str]:
-    return [
-        " ".join(t.split())
-        for t in selector.xpath("//body//*[not(self::script) and not(self::style)]/text()[contains(., 'ACE')]/..")
-        .xpath("string()")
-        .getall()
-    ]
+_BODY_ACE = "//body//*[not(self::script) and not(self::style)]/text()[contains(., 'ACE')]/.."
+_H1_TEXT = "//h1//text()"
+# The same nodes as "//*[self::h2 or self::h3][normalize-space()='Offered by']/following-sibling::*[1]//text()",
+# in the same (document) order, without testing every element of the page.
+_OFFERED_BY = "(//h2|//h3)[normalize-space()='Offered by']/following-sibling::*[1]//text()"
+
+
+def _body_texts(tree: _Tree) -> list[str]:
+    return [" ".join(t.split()) for t in tree.strings(_BODY_ACE)]
 
 
 def _title(markup: bytes) -> str:
@@ -207,15 +211,16 @@ def parse_program_page(body: bytes | str) -> PageClaim:
     if isinstance(body, str):
         body = body.encode("utf-8")
     markup, scripts = _split_page(body)
+    tree = _Tree(markup)
     title = _title(markup)
     if not title and re.search(rb"<h1\b", markup, re.I):  # an unclosed <h1>: let the parser decide
-        title = " ".join(" ".join(_selector(markup).xpath("//h1//text()").getall()).split())
+        title = " ".join(" ".join(tree.texts(_H1_TEXT)).split())
     if not title:
         raise ValueError("program page without an <h1> title")
     credits, text = find_claim(_faq_answers([s.decode("utf-8", "replace") for s in scripts]))
     if credits is None and b"ACE" in markup:  # body copy can only mention ACE if its bytes do
-        credits, text = find_claim(_body_texts(_selector(markup)))
-    return PageClaim(title, "yes" if credits is not None else "no", credits, text, _canonical(markup), _partner(markup))
+        credits, text = find_claim(_body_texts(tree))
+    return PageClaim(title, "yes" if credits is not None else "no", credits, text, _canonical(markup), _partner(tree))
 
 
 def _canonical(markup: bytes) -> str:
@@ -228,18 +233,56 @@ def _canonical(markup: bytes) -> str:
     return ""
 
 
-def _partner(markup: bytes) -> str:
+def _partner(tree: _Tree) -> str:
     """Who offers the program, as a reader sees it: the text after the "Offered by" heading."""
-    if b"Offered by" not in markup:
+    if b"Offered by" not in tree.markup:
         return ""
-    names = (
-        _selector(markup)
-        .xpath("//*[self::h2 or self::h3][normalize-space()='Offered by']/following-sibling::*[1]//text()")
-        .getall()
-    )
-    text = " ".join(" ".join(names).split())
+    text = " ".join(" ".join(tree.texts(_OFFERED_BY)).split())
     return ", ".join(part.strip() for part in text.split(" and ") if part.strip())
 
 
-def _selector(markup: bytes) -> Selector:
-    return Selector(text=markup.decode("utf-8", "replace"))
+_XML_OR_JSON = re.compile(r"[\s\ufeff]*(?:<\?xml\s|[\[{])")
+
+
+class _Tree:
+    """A program page's tree, parsed once (when first asked) for every XPath question about it.
+
+    It is the tree parsel's `Selector(text=...)` builds (the same text clean-up, libxml2 HTML
+    parser and options), read with lxml directly: parsel gives every element lxml.html's
+    element classes and wraps every answer, which cost as much as the parse (~1 ms a program
+    page). Text that parsel would take for XML or JSON is still read through parsel.
+    """
+
+    def __init__(self, markup: bytes):
+        self.markup = markup
+        self._root = self._selector = None
+
+    def _parse(self) -> None:
+        text = self.markup.decode("utf-8", "replace")
+        if _XML_OR_JSON.match(text):
+            self._selector = Selector(text=text)
+            return
+        parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
+        root = etree.fromstring(text.strip().replace("\x00", "").encode("utf-8") or b"<html/>", parser=parser)
+        self._root = root if root is not None else etree.fromstring(b"<html/>", parser=parser)
+
+    def texts(self, query: str) -> list[str]:
+        """What `Selector(text=...).xpath(query).getall()` answers."""
+        if self._root is None and self._selector is None:
+            self._parse()
+        if self._selector is not None:
+            return self._selector.xpath(query).getall()
+        return [str(found) for found in _xpath(query)(self._root)]
+
+    def strings(self, query: str) -> list[str]:
+        """What `Selector(text=...).xpath(query).xpath("string()").getall()` answers."""
+        if self._root is None and self._selector is None:
+            self._parse()
+        if self._selector is not None:
+            return self._selector.xpath(query).xpath("string()").getall()
+        return [str(element.xpath("string()")) for element in _xpath(query)(self._root)]
+
+
+@lru_cache(maxsize=16)
+def _xpath(query: str) -> etree.XPath:
+    return etree.XPath(query)
