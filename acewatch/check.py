@@ -79,13 +79,13 @@ def resolve(text: str, reader: StoreReader, coursera_run_id: int | None, site_ho
     text = validate_input(text)
     parts = urlsplit(as_url(text, site_hosts))
     if parts.scheme in ("http", "https"):
-        match = PROGRAM_PATH.match(parts.path)
-        if COURSE_PATH.match(parts.path) and (parts.hostname or "") in site_hosts:
+        match, on_site = PROGRAM_PATH.match(parts.path), (parts.hostname or "") in site_hosts
+        if on_site and COURSE_PATH.match(parts.path):
             raise CheckInputError(
                 f"{text} is a single course; ACE recommends whole programs: paste the address of the "
                 "Professional Certificate or Specialization page (/professional-certificates/<slug>)"
             )
-        if not match or (parts.hostname or "") not in site_hosts:
+        if not match or not on_site:
             raise CheckInputError(
                 f"not a Coursera program URL: {text} (expected https://www.coursera.org/"
                 "professional-certificates/<slug> or /specializations/<slug>)"

@@ -52,6 +52,4 @@ def status_moved(periods: list[dict[str, Any]], parse_status: str, old_day: date
 
     ACE's pages state fixed dates, so an exhibit whose period ends overnight is byte for byte the page
     of the night before: a diff of page contents cannot see it, the calendar must."""
-    if old_day == new_day:
-        return False
     return exhibit_status(periods, parse_status, old_day) != exhibit_status(periods, parse_status, new_day)

@@ -66,9 +66,9 @@ def test_every_program_is_paired_with_the_exhibit_the_fixture_says(two_days):
     catalog = json.loads((CATALOG_DIR / "day1.json").read_text())
     ace_ids = {exhibit["cid"]: exhibit["ace_id"] for exhibit in catalog["ace"]["exhibits"]}
     truth = {p["slug"]: p["truth"]["ace_id"] for p in catalog["coursera"]["programs"] if p["truth"].get("ace_id")}
-    paired = {slug: ace_ids.get(row["cid"]) for slug, row in _claims(two_days, "day1").items()}
-    assert {slug: paired[slug] for slug in truth} == {**truth, "google-cybersecurity": "GOOG-0006"}
     claims = _claims(two_days, "day1")
+    paired = {slug: ace_ids.get(row["cid"]) for slug, row in claims.items()}
+    assert {slug: paired[slug] for slug in truth} == {**truth, "google-cybersecurity": "GOOG-0006"}
     for slug in ("awt-agile-project-management", "awt-product-management"):
         assert (claims[slug]["verdict"], claims[slug]["claim"]) == ("exact", "supported"), slug
 

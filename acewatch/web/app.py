@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from acewatch.api import Acewatch, BadInput, NoEvidence, StoreFailed
 from acewatch.jsonout import dumps
-from acewatch.web.reads import READERS, Answer, Reads
+from acewatch.web.reads import READERS, Answer, Reads, first_line
 from acewatch.web.security import SecurityHeaders
 from acewatch.web.views import environment, verdict_of
 
@@ -170,7 +170,7 @@ class Site:
 
     def unavailable(self, request: Request, exc: Exception) -> Response:
         """The store failed: say so plainly; the (password-masked) reason goes to the log only."""
-        log.warning("store unavailable for %s: %s", request.url.path, str(exc).splitlines()[0] if str(exc) else exc)
+        log.warning("store unavailable for %s: %s", request.url.path, first_line(exc))
         message = "The store cannot be read right now. Try again in a minute."
         if request.url.path.startswith("/api/"):
             return json_response({"error": message}, 503)

@@ -23,6 +23,13 @@ from acewatch.check import stale_warnings
 from store.reader import ReaderError, Snapshot, StoreReader
 
 log = logging.getLogger("acewatch.web")
+
+
+def first_line(exc: Exception) -> str:
+    """A failure's first line, for one log line (store errors carry the statement or a traceback below)."""
+    return (str(exc).splitlines() or [""])[0]
+
+
 # A new cycle shows in answers within this many seconds (the newest cycle is looked up at most this often).
 SNAPSHOT_TTL = 1.0
 ANSWERS_KEPT = 4096
@@ -131,7 +138,7 @@ class Reads:
             with self.reader() as reader:
                 read = self.api.keep_in_memory(reader)
         except (ReaderError, StoreFailed) as exc:  # no store yet, or unreadable: checks will say so
-            log.info("nothing read into memory at start: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            log.info("nothing read into memory at start: %s", first_line(exc))
             return
         if not read:
             log.info("nothing read into memory at start: no monitor cycle in the store yet")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from lxml import etree
 from lxml import html as lxml_html
@@ -255,32 +255,28 @@ class _Tree:
 
     def __init__(self, markup: bytes):
         self.markup = markup
-        self._root = self._selector = None
 
-    def _parse(self) -> None:
+    @cached_property
+    def _parsed(self) -> Selector | etree._Element:
+        """The lxml root, or a parsel Selector for text parsel would read as XML or JSON; parsed on first use."""
         text = self.markup.decode("utf-8", "replace")
         if _XML_OR_JSON.match(text):
-            self._selector = Selector(text=text)
-            return
+            return Selector(text=text)
         parser = etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True)
         root = etree.fromstring(text.strip().replace("\x00", "").encode("utf-8") or b"<html/>", parser=parser)
-        self._root = root if root is not None else etree.fromstring(b"<html/>", parser=parser)
+        return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
 
     def texts(self, query: str) -> list[str]:
         """What `Selector(text=...).xpath(query).getall()` answers."""
-        if self._root is None and self._selector is None:
-            self._parse()
-        if self._selector is not None:
-            return self._selector.xpath(query).getall()
-        return [str(found) for found in _xpath(query)(self._root)]
+        if isinstance(self._parsed, Selector):
+            return self._parsed.xpath(query).getall()
+        return [str(found) for found in _xpath(query)(self._parsed)]
 
     def strings(self, query: str) -> list[str]:
         """What `Selector(text=...).xpath(query).xpath("string()").getall()` answers."""
-        if self._root is None and self._selector is None:
-            self._parse()
-        if self._selector is not None:
-            return self._selector.xpath(query).xpath("string()").getall()
-        return [str(element.xpath("string()")) for element in _xpath(query)(self._root)]
+        if isinstance(self._parsed, Selector):
+            return self._parsed.xpath(query).xpath("string()").getall()
+        return [str(element.xpath("string()")) for element in _xpath(query)(self._parsed)]
 
 
 @lru_cache(maxsize=16)

@@ -51,6 +51,10 @@ _LEGAL_SUFFIXES = frozenset(
 )
 
 
+# A trailing "(AWT)", "(IBM)", "(AWS)": one word in parentheses, letters/digits/&/-.
+_ABBREVIATION = re.compile(r"\([\w&.-]+\)")
+
+
 def _bare(word: str) -> str:
     """A word without edge punctuation or a possessive: ``Google's`` -> ``google``."""
     bare = _BARE.get(word)
@@ -126,10 +130,6 @@ def _org_words(org: str) -> list[str]:
     if len(words) > 1 and words[0] == "the":
         words.pop(0)
     return words
-
-
-# A trailing "(AWT)", "(IBM)", "(AWS)": one word in parentheses, letters/digits/&/-.
-_ABBREVIATION = re.compile(r"\([\w&.-]+\)")
 
 
 def _org_label(org: str) -> str | None:
